@@ -1,0 +1,10 @@
+#!/bin/sh
+# run_fuzzer.sh TARGET SEED_DIR SCRATCH_DIR SECONDS
+# Runs a libFuzzer target for SECONDS over a copy of its seed corpus.  Exit 0
+# only if no crash, leak, timeout or failed assertion was found.
+set -eu
+target=$1 seeds=$2 scratch=$3 secs=$4
+rm -rf "$scratch" && mkdir -p "$scratch"
+cp "$seeds"/* "$scratch"/ 2>/dev/null || true
+exec "$target" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    -max_len=65536 -print_final_stats=1 -artifact_prefix="$scratch/" "$scratch"
