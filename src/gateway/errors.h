@@ -1,0 +1,19 @@
+/*
+ * errors.h -- how a chatseal_error becomes an HTTP status and an
+ * OpenAI-shaped error body.
+ */
+#ifndef CS_GATEWAY_ERRORS_H
+#define CS_GATEWAY_ERRORS_H
+
+#include "chatseal.h"
+
+/* HTTP status the gateway answers for this code. */
+int cs_error_status(chatseal_error e);
+/* The "type" member of the error object ("integrity_error" ...). */
+const char *cs_error_type(chatseal_error e);
+/* {"error":{"message","type","param":null,"code"}} as a malloc'd string;
+ * `extra` (may be NULL) is a JSON object text whose members are added to the
+ * error object (e.g. the verification report). */
+char *cs_error_json(chatseal_error e, const char *message, const char *extra);
+
+#endif

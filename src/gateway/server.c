@@ -1,0 +1,879 @@
+/*
+ * server.c -- HTTP/1.1 server on libevent bufferevents (plain or OpenSSL).
+ *
+ * Why not evhttp: libevent 2.1's evhttp answers an oversized body with an HTML
+ * page, drops slow clients without a 408, and has no connection limit.  The
+ * gateway promises an OpenAI-shaped JSON error with a stable code for each of
+ * those, so it drives the connections itself and parses with http.c.
+ *
+ * Each connection moves through phases:
+ *
+ *   IDLE     keep-alive, waiting for the next request   (idle timeout: close)
+ *   HEAD     reading the request head                   (header timeout: 408)
+ *   BODY     reading the body                           (body timeout: 408)
+ *   HANDLING a handler owns the request; input is buffered (pipelining) but
+ *            not parsed; an EOF from the client aborts the request
+ *   CLOSING  answer written, close once it is flushed
+ *   LINGER   after an error answer: the write side is shut down and unread
+ *            input is discarded for a moment, so that a client still sending
+ *            its body reads our 413/408 instead of a connection reset
+ *
+ * Timeouts are deadlines from the start of the phase, not inactivity timers,
+ * so a client trickling one byte a second cannot hold a connection forever.
+ * A client that stops reading our answer is dropped by the bufferevent write
+ * timeout.  Connections over --max-connections get a 503 and are closed.
+ *
+ * Nothing is freed from inside a handler's call chain: when an answer ends,
+ * the connection is "kicked" (an event made active) and the next step
+ * (parse a pipelined request, close) runs from the loop.  That keeps handler
+ * code free of use-after-free hazards and bounds recursion.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "errors.h"
+#include "log.h"
+#include "metrics.h"
+
+#define READ_HIGH_WATERMARK (1024 * 1024)
+#define LINGER_SECONDS 2
+#define LINGER_MAX_BYTES (64u * 1024 * 1024)
+
+enum phase { P_IDLE, P_HEAD, P_BODY, P_HANDLING, P_CLOSING, P_LINGER };
+
+struct listener {
+    struct evconnlistener *l;
+    SSL_CTX *tls;
+    cs_server *srv;
+    struct event *retry;
+};
+
+struct cs_server {
+    cs_gw *gw;
+    cs_handler_fn handler;
+    void *arg;
+    struct listener *ls[4];
+    size_t nls;
+    cs_conn *conns;
+    size_t nconns;
+    size_t nrejecting;
+    int draining;
+    void (*drained)(void *);
+    void *drained_arg;
+};
+
+struct cs_conn {
+    cs_server *srv;
+    cs_conn *prev, *next;
+    struct bufferevent *bev;
+    struct event *timer;
+    struct event *kick;
+    enum phase phase;
+    cs_http_msg msg;
+    cs_req *req;
+    char peer[64];
+    int tls;
+    int close_after;
+    int rejecting; /* over the connection limit: 503 then close */
+    int linger;    /* request bytes may be left unread: linger on close */
+    size_t lingered;
+};
+
+static void conn_process(cs_conn *c);
+static void conn_free(cs_conn *c);
+
+uint64_t cs_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void set_timer(cs_conn *c, double seconds)
+{
+    if (seconds <= 0) {
+        event_del(c->timer);
+        return;
+    }
+    struct timeval tv;
+    tv.tv_sec = (time_t)seconds;
+    tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+    event_add(c->timer, &tv);
+}
+
+static void kick(cs_conn *c)
+{
+    event_active(c->kick, EV_TIMEOUT, 0);
+}
+
+/* ------------------------------------------------------------ answers -- */
+
+static void req_free(cs_req *r)
+{
+    if (!r)
+        return;
+    if (r->body)
+        evbuffer_free(r->body);
+    free(r->path);
+    cs_headers_clear(&r->resp_headers);
+    free(r);
+}
+
+static void log_request(cs_req *r, int aborted)
+{
+    cs_gw *gw = r->gw;
+    double ms = (double)(cs_now_ns() - r->t0_ns) / 1e6;
+    int status = aborted ? 499 : r->status;
+    chatseal_error code = aborted && r->code == CHATSEAL_OK ? CHATSEAL_E_IO
+                                                            : r->code;
+    if (gw->metrics)
+        cs_metrics_request(gw->metrics, r->endpoint ? r->endpoint : "other",
+                           status, code);
+    if (gw->cfg.quiet)
+        return;
+    json_t *f = json_object();
+    if (!f)
+        return;
+    json_object_set_new(f, "id", json_string(r->id));
+    json_object_set_new(f, "remote", json_string(r->peer));
+    json_object_set_new(f, "method", json_string(r->method));
+    /* the path only: a query string may carry credentials */
+    json_t *p = json_stringn(r->path, strlen(r->path));
+    json_object_set_new(f, "path", p ? p : json_string("(not utf-8)"));
+    json_object_set_new(f, "endpoint",
+                        json_string(r->endpoint ? r->endpoint : "other"));
+    json_object_set_new(f, "status", json_integer(status));
+    json_object_set_new(f, "code",
+                        json_string(code == CHATSEAL_OK
+                                        ? "ok"
+                                        : chatseal_error_name(code)));
+    json_object_set_new(f, "ms", json_real((double)(long)(ms * 1000) / 1000));
+    if (r->upstream_ms >= 0)
+        json_object_set_new(
+            f, "upstream_ms",
+            json_real((double)(long)(r->upstream_ms * 1000) / 1000));
+    if (r->stream)
+        json_object_set_new(f, "stream", json_true());
+    if (r->count >= 0)
+        json_object_set_new(f, "count", json_integer(r->count));
+    if (r->kid[0])
+        json_object_set_new(f, "kid", json_string(r->kid));
+    json_object_set_new(f, "in_bytes", json_integer((json_int_t)r->in_bytes));
+    json_object_set_new(f, "out_bytes",
+                        json_integer((json_int_t)r->out_bytes));
+    if (aborted)
+        json_object_set_new(f, "client_closed", json_true());
+    cs_log(status >= 500 && !aborted ? "warn" : "info", "request", f);
+}
+
+/* The answer is complete: log it, then move the connection on. */
+static void req_finish(cs_req *r)
+{
+    cs_conn *c = r->conn;
+    log_request(r, 0);
+    c->req = NULL;
+    req_free(r);
+    cs_http_msg_reset(&c->msg);
+    if (c->close_after || c->srv->draining) {
+        c->phase = P_CLOSING;
+    } else {
+        c->phase = P_IDLE;
+        set_timer(c, c->srv->gw->cfg.idle_timeout);
+    }
+    kick(c);
+}
+
+static void write_head(cs_req *r, int status, const char *ctype,
+                       int64_t length)
+{
+    cs_conn *c = r->conn;
+    struct evbuffer *out = bufferevent_get_output(c->bev);
+    r->status = status;
+    r->started = 1;
+    if (!c->msg.keep_alive || c->srv->draining)
+        c->close_after = 1;
+    size_t before = evbuffer_get_length(out);
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
+                        cs_http_reason(status));
+    if (ctype)
+        evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
+    if (length >= 0) {
+        evbuffer_add_printf(out, "Content-Length: %lld\r\n",
+                            (long long)length);
+    } else if (r->minor >= 1) {
+        r->chunked = 1;
+        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
+    } else {
+        c->close_after = 1; /* HTTP/1.0: the body ends with the connection */
+    }
+    for (size_t i = 0; i < r->resp_headers.n; i++)
+        evbuffer_add_printf(out, "%s: %s\r\n", r->resp_headers.v[i].name,
+                            r->resp_headers.v[i].value);
+    evbuffer_add_printf(out, "X-Request-Id: %s\r\n", r->id);
+    if (c->close_after)
+        evbuffer_add_printf(out, "Connection: close\r\n");
+    else if (r->minor == 0)
+        evbuffer_add_printf(out, "Connection: keep-alive\r\n");
+    evbuffer_add(out, "\r\n", 2);
+    r->out_bytes += evbuffer_get_length(out) - before;
+}
+
+void cs_req_header(cs_req *r, const char *name, const char *value)
+{
+    if (!r->started)
+        cs_headers_add(&r->resp_headers, name, strlen(name), value,
+                       strlen(value));
+}
+
+void cs_req_reply(cs_req *r, int status, const char *ctype, const char *body,
+                  size_t len)
+{
+    if (r->started)
+        return;
+    write_head(r, status, ctype, (int64_t)len);
+    if (!r->head && len) {
+        bufferevent_write(r->conn->bev, body, len);
+        r->out_bytes += len;
+    }
+    req_finish(r);
+}
+
+void cs_req_reply_buffer(cs_req *r, int status, const char *ctype,
+                         struct evbuffer *body)
+{
+    if (r->started)
+        return;
+    size_t len = evbuffer_get_length(body);
+    write_head(r, status, ctype, (int64_t)len);
+    if (!r->head) {
+        bufferevent_write_buffer(r->conn->bev, body);
+        r->out_bytes += len;
+    } else {
+        evbuffer_drain(body, len);
+    }
+    req_finish(r);
+}
+
+void cs_req_error_ex(cs_req *r, int status, chatseal_error e,
+                     const char *message, const char *extra)
+{
+    if (r->started)
+        return;
+    r->code = e;
+    char *body = cs_error_json(e, message, extra);
+    static const char fallback[] =
+        "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\","
+        "\"param\":null,\"code\":\"out_of_memory\"}}";
+    if (!status)
+        status = cs_error_status(e);
+    cs_req_reply(r, status, "application/json", body ? body : fallback,
+                 body ? strlen(body) : sizeof fallback - 1);
+    free(body);
+}
+
+void cs_req_error(cs_req *r, chatseal_error e, const char *message)
+{
+    cs_req_error_ex(r, 0, e, message, NULL);
+}
+
+void cs_req_stream_begin(cs_req *r, int status, const char *ctype)
+{
+    if (r->started)
+        return;
+    r->streaming = 1;
+    write_head(r, status, ctype, -1);
+}
+
+void cs_req_stream_write(cs_req *r, const void *data, size_t len)
+{
+    if (!r->streaming || !len || r->head)
+        return;
+    struct bufferevent *bev = r->conn->bev;
+    if (r->chunked) {
+        char hdr[24];
+        int n = snprintf(hdr, sizeof hdr, "%zx\r\n", len);
+        bufferevent_write(bev, hdr, (size_t)n);
+        bufferevent_write(bev, data, len);
+        bufferevent_write(bev, "\r\n", 2);
+        r->out_bytes += (size_t)n + len + 2;
+    } else {
+        bufferevent_write(bev, data, len);
+        r->out_bytes += len;
+    }
+}
+
+void cs_req_stream_end(cs_req *r, int close_conn)
+{
+    if (!r->streaming)
+        return;
+    if (r->chunked && !r->head) {
+        bufferevent_write(r->conn->bev, "0\r\n\r\n", 5);
+        r->out_bytes += 5;
+    }
+    if (close_conn)
+        r->conn->close_after = 1;
+    req_finish(r);
+}
+
+size_t cs_req_pending(const cs_req *r)
+{
+    return evbuffer_get_length(bufferevent_get_output(r->conn->bev));
+}
+
+/* An error answer from the server itself (no handler involved): the request
+ * could not be read, so the connection closes after it. */
+static void conn_error(cs_conn *c, int status, chatseal_error e,
+                       const char *message)
+{
+    cs_req *r = c->req;
+    c->close_after = 1;
+    c->linger = 1;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) {
+            conn_free(c);
+            return;
+        }
+        r->conn = c;
+        r->gw = c->srv->gw;
+        r->method = c->msg.method ? c->msg.method : "-";
+        r->path = strdup(c->msg.target ? c->msg.target : "-");
+        r->peer = c->peer;
+        r->t0_ns = cs_now_ns();
+        r->upstream_ms = -1;
+        r->count = -1;
+        r->minor = 1;
+        cs_headers_init(&r->resp_headers);
+        snprintf(r->id, sizeof r->id, "%016llx", 0ull);
+        c->req = r;
+    }
+    r->endpoint = "other";
+    r->head = 0;
+    cs_req_error_ex(r, status, e, message, NULL);
+}
+
+/* ------------------------------------------------------- connections -- */
+
+static void conn_free(cs_conn *c)
+{
+    cs_server *s = c->srv;
+    if (c->req) {
+        cs_req *r = c->req;
+        c->req = NULL;
+        if (r->on_abort)
+            r->on_abort(r);
+        log_request(r, 1);
+        req_free(r);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else if (s->conns == c)
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->rejecting)
+        s->nrejecting--;
+    else {
+        s->nconns--;
+        if (s->gw->metrics)
+            cs_metrics_connections(s->gw->metrics, -1);
+    }
+    event_free(c->timer);
+    event_free(c->kick);
+    bufferevent_free(c->bev);
+    cs_http_msg_reset(&c->msg);
+    free(c);
+    if (s->draining && s->nconns == 0 && s->nrejecting == 0 && s->drained) {
+        void (*done)(void *) = s->drained;
+        s->drained = NULL;
+        done(s->drained_arg);
+    }
+}
+
+static void start_linger(cs_conn *c)
+{
+    c->phase = P_LINGER;
+    c->lingered = 0;
+    if (!c->tls) {
+        evutil_socket_t fd = bufferevent_getfd(c->bev);
+        if (fd >= 0)
+            shutdown(fd, SHUT_WR);
+    }
+    evbuffer_drain(bufferevent_get_input(c->bev),
+                   evbuffer_get_length(bufferevent_get_input(c->bev)));
+    bufferevent_setwatermark(c->bev, EV_READ, 0, 0);
+    bufferevent_enable(c->bev, EV_READ);
+    set_timer(c, LINGER_SECONDS);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cs_conn *c = arg;
+    if (c->phase == P_CLOSING) {
+        if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+            /* unread request bytes (an error answer): linger; else close */
+            if (c->linger)
+                start_linger(c);
+            else
+                conn_free(c);
+        }
+        return; /* else on_write closes once flushed */
+    }
+    if (c->phase == P_IDLE || c->phase == P_HEAD || c->phase == P_BODY)
+        conn_process(c);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    cs_conn *c = arg;
+    switch (c->phase) {
+    case P_HEAD:
+    case P_BODY:
+        conn_error(c, 408, CHATSEAL_E_TIMEOUT,
+                   c->phase == P_HEAD ? "request head not received in time"
+                                      : "request body not received in time");
+        break;
+    case P_HANDLING:
+        break;
+    default:
+        conn_free(c);
+        break;
+    }
+}
+
+static void on_read(struct bufferevent *bev, void *arg)
+{
+    cs_conn *c = arg;
+    if (c->phase == P_LINGER) {
+        struct evbuffer *in = bufferevent_get_input(bev);
+        c->lingered += evbuffer_get_length(in);
+        evbuffer_drain(in, evbuffer_get_length(in));
+        if (c->lingered > LINGER_MAX_BYTES)
+            conn_free(c);
+        return;
+    }
+    conn_process(c);
+}
+
+static void on_write(struct bufferevent *bev, void *arg)
+{
+    (void)bev;
+    cs_conn *c = arg;
+    if (c->phase == P_CLOSING) {
+        kick(c);
+        return;
+    }
+    if (c->req && c->req->on_drain)
+        c->req->on_drain(c->req);
+}
+
+static void on_event(struct bufferevent *bev, short what, void *arg)
+{
+    (void)bev;
+    cs_conn *c = arg;
+    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT))
+        conn_free(c);
+}
+
+static const char *media_type_ok(const char *ct)
+{
+    /* application/json, optionally with parameters; also +json types */
+    if (!ct)
+        return "";
+    size_t n = strcspn(ct, "; \t");
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return ct;
+    if (n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0)
+        return ct;
+    return NULL;
+}
+
+static void dispatch(cs_conn *c)
+{
+    cs_req *r = c->req;
+    cs_server *s = c->srv;
+    c->phase = P_HANDLING;
+    event_del(c->timer);
+    r->in_bytes += evbuffer_get_length(r->body);
+    if (s->draining) {
+        r->endpoint = "other";
+        cs_req_error(r, CHATSEAL_E_SHUTTING_DOWN,
+                     "the gateway is shutting down");
+        return;
+    }
+    if (!strcmp(r->method, "POST") &&
+        !media_type_ok(cs_headers_get(r->headers, "Content-Type"))) {
+        r->endpoint = "other";
+        cs_req_error(r, CHATSEAL_E_UNSUPPORTED_MEDIA,
+                     "the request body must be application/json");
+        return;
+    }
+    s->handler(r, s->arg);
+}
+
+static int start_request(cs_conn *c)
+{
+    cs_server *s = c->srv;
+    cs_req *r = calloc(1, sizeof *r);
+    if (!r)
+        return -1;
+    r->conn = c;
+    r->gw = s->gw;
+    r->method = c->msg.method;
+    r->target = c->msg.target;
+    r->headers = &c->msg.headers;
+    r->minor = c->msg.minor;
+    r->head = !strcmp(r->method, "HEAD");
+    r->peer = c->peer;
+    r->upstream_ms = -1;
+    r->count = -1;
+    r->t0_ns = cs_now_ns();
+    r->in_bytes = c->msg.head_bytes;
+    cs_headers_init(&r->resp_headers);
+    unsigned char rnd[8];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        memset(rnd, 0, sizeof rnd);
+    for (int i = 0; i < 8; i++)
+        snprintf(r->id + 2 * i, 3, "%02x", rnd[i]);
+    const char *q = strchr(r->target, '?');
+    r->path = q ? strndup(r->target, (size_t)(q - r->target))
+                : strdup(r->target);
+    r->query = q ? q + 1 : NULL;
+    r->body = evbuffer_new();
+    c->req = r;
+    if (!r->path || !r->body)
+        return -1;
+    return 0;
+}
+
+static void conn_process(cs_conn *c)
+{
+    cs_server *s = c->srv;
+    const cs_config *cfg = &s->gw->cfg;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
+
+    if (c->phase == P_IDLE) {
+        if (evbuffer_get_length(in) == 0)
+            return;
+        c->phase = P_HEAD;
+        set_timer(c, cfg->header_timeout);
+    }
+    if (c->phase == P_HEAD) {
+        int rc = cs_http_read_head(&c->msg, in);
+        if (rc == CS_HTTP_AGAIN)
+            return;
+        if (rc == CS_HTTP_TOO_LARGE) {
+            conn_error(c, 431, CHATSEAL_E_TOO_LARGE, c->msg.error);
+            return;
+        }
+        if (rc == CS_HTTP_ERROR ||
+            cs_http_frame(&c->msg, 0) != CS_HTTP_DONE) {
+            conn_error(c, 400, CHATSEAL_E_INVALID_REQUEST, c->msg.error);
+            return;
+        }
+        if (start_request(c) != 0) {
+            conn_error(c, 500, CHATSEAL_E_NO_MEMORY, "out of memory");
+            return;
+        }
+        if (c->msg.target[0] != '/') {
+            conn_error(c, 400, CHATSEAL_E_INVALID_REQUEST,
+                       "the request target must be a path");
+            return;
+        }
+        if (c->msg.length > cfg->max_body) {
+            conn_error(c, 413, CHATSEAL_E_TOO_LARGE,
+                       "request body over the size limit");
+            return;
+        }
+        const char *expect = cs_headers_get(&c->msg.headers, "Expect");
+        if (expect && c->msg.minor >= 1 &&
+            strcasecmp(expect, "100-continue") == 0 &&
+            c->msg.length != 0)
+            bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        c->phase = P_BODY;
+        set_timer(c, cfg->body_timeout);
+    }
+    if (c->phase == P_BODY) {
+        int rc = cs_http_read_body(&c->msg, in, c->req->body, 0);
+        if (evbuffer_get_length(c->req->body) > (size_t)cfg->max_body) {
+            conn_error(c, 413, CHATSEAL_E_TOO_LARGE,
+                       "request body over the size limit");
+            return;
+        }
+        if (rc == CS_HTTP_AGAIN)
+            return;
+        if (rc != CS_HTTP_DONE) {
+            conn_error(c, 400, CHATSEAL_E_INVALID_REQUEST, c->msg.error);
+            return;
+        }
+        dispatch(c);
+    }
+}
+
+static void conn_new(cs_server *s, evutil_socket_t fd, struct sockaddr *sa,
+                     SSL_CTX *tls)
+{
+    struct event_base *base = s->gw->base;
+    int reject = s->nconns >= (size_t)s->gw->cfg.max_connections;
+    if (reject && s->nrejecting >= (size_t)s->gw->cfg.max_connections) {
+        evutil_closesocket(fd); /* a flood: no answer at all */
+        return;
+    }
+    cs_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        evutil_closesocket(fd);
+        return;
+    }
+    c->srv = s;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    evutil_make_socket_nonblocking(fd);
+    if (tls) {
+        SSL *ssl = SSL_new(tls);
+        c->bev = ssl ? bufferevent_openssl_socket_new(
+                           base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                           BEV_OPT_CLOSE_ON_FREE)
+                     : NULL;
+        if (!c->bev && ssl)
+            SSL_free(ssl);
+        c->tls = 1;
+    } else {
+        c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+    }
+    c->timer = event_new(base, -1, 0, on_timer, c);
+    c->kick = event_new(base, -1, 0, on_kick, c);
+    if (!c->bev || !c->timer || !c->kick) {
+        if (c->bev)
+            bufferevent_free(c->bev);
+        else
+            evutil_closesocket(fd);
+        if (c->timer)
+            event_free(c->timer);
+        if (c->kick)
+            event_free(c->kick);
+        free(c);
+        return;
+    }
+    if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+        char host[INET6_ADDRSTRLEN] = "?";
+        const void *a = sa->sa_family == AF_INET
+                            ? (const void *)&((struct sockaddr_in *)(void *)sa)->sin_addr
+                            : (const void *)&((struct sockaddr_in6 *)(void *)sa)->sin6_addr;
+        evutil_inet_ntop(sa->sa_family, a, host, sizeof host);
+        snprintf(c->peer, sizeof c->peer, "%s", host);
+    } else {
+        snprintf(c->peer, sizeof c->peer, "local");
+    }
+    cs_http_msg_init(&c->msg, 0, (size_t)s->gw->cfg.max_header);
+    c->next = s->conns;
+    if (s->conns)
+        s->conns->prev = c;
+    s->conns = c;
+    bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
+    bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH_WATERMARK);
+    struct timeval wt;
+    wt.tv_sec = (time_t)s->gw->cfg.write_timeout;
+    wt.tv_usec = (suseconds_t)((s->gw->cfg.write_timeout - (double)wt.tv_sec) * 1e6);
+    bufferevent_set_timeouts(c->bev, NULL, &wt);
+    bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    if (reject) {
+        c->rejecting = 1;
+        s->nrejecting++;
+        if (s->gw->metrics)
+            cs_metrics_rejected_connection(s->gw->metrics);
+        conn_error(c, 503, CHATSEAL_E_OVERLOADED,
+                   "too many connections, try again later");
+        return;
+    }
+    s->nconns++;
+    if (s->gw->metrics)
+        cs_metrics_connections(s->gw->metrics, 1);
+    c->phase = P_HEAD;
+    set_timer(c, s->gw->cfg.header_timeout);
+}
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+                      struct sockaddr *sa, int salen, void *arg)
+{
+    (void)l;
+    (void)salen;
+    struct listener *li = arg;
+    conn_new(li->srv, fd, sa, li->tls);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct listener *li = arg;
+    if (li->l)
+        evconnlistener_enable(li->l);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct listener *li = arg;
+    int err = EVUTIL_SOCKET_ERROR();
+    json_t *f = json_object();
+    json_object_set_new(f, "message",
+                        json_string(evutil_socket_error_to_string(err)));
+    cs_log("error", "accept_failed", f);
+    /* e.g. EMFILE: pause accepting briefly instead of spinning */
+    evconnlistener_disable(l);
+    struct timeval tv = {0, 200000};
+    event_add(li->retry, &tv);
+}
+
+cs_server *cs_server_new(cs_gw *gw, cs_handler_fn handler, void *arg)
+{
+    cs_server *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->gw = gw;
+    s->handler = handler;
+    s->arg = arg;
+    return s;
+}
+
+static int resolve_listen(const char *addr, struct sockaddr_storage *ss,
+                          int *len)
+{
+    char buf[300];
+    if (!strncmp(addr, "localhost:", 10))
+        snprintf(buf, sizeof buf, "127.0.0.1:%s", addr + 10);
+    else if (addr[0] == ':')
+        snprintf(buf, sizeof buf, "0.0.0.0%s", addr);
+    else
+        snprintf(buf, sizeof buf, "%s", addr);
+    /* evutil accepts a missing port (as 0); require one */
+    const char *colon = strrchr(buf, ':'), *bracket = strrchr(buf, ']');
+    if (!colon || (bracket && bracket > colon) || !colon[1])
+        return -1;
+    *len = (int)sizeof *ss;
+    memset(ss, 0, sizeof *ss);
+    return evutil_parse_sockaddr_port(buf, (struct sockaddr *)ss, len);
+}
+
+int cs_server_listen(cs_server *s, const char *addr, SSL_CTX *tls,
+                     char *bound, size_t boundlen)
+{
+    struct sockaddr_storage ss;
+    int len;
+    if (s->nls >= sizeof s->ls / sizeof s->ls[0] ||
+        resolve_listen(addr, &ss, &len) != 0) {
+        snprintf(bound, boundlen, "invalid listen address \"%s\"", addr);
+        return -1;
+    }
+    struct listener *li = calloc(1, sizeof *li);
+    if (!li)
+        return -1;
+    li->srv = s;
+    li->tls = tls;
+    li->retry = event_new(s->gw->base, -1, 0, on_retry, li);
+    li->l = evconnlistener_new_bind(
+        s->gw->base, on_accept, li,
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+        511, (struct sockaddr *)&ss, len);
+    if (!li->l || !li->retry) {
+        snprintf(bound, boundlen, "cannot listen on %s: %s", addr,
+                 strerror(errno));
+        if (li->retry)
+            event_free(li->retry);
+        free(li);
+        return -1;
+    }
+    evconnlistener_set_error_cb(li->l, on_accept_error);
+    s->ls[s->nls++] = li;
+    struct sockaddr_storage got;
+    socklen_t gl = sizeof got;
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (getsockname(evconnlistener_get_fd(li->l), (struct sockaddr *)&got,
+                    &gl) == 0) {
+        if (got.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&got;
+            evutil_inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+            port = ntohs(in->sin_port);
+        } else if (got.ss_family == AF_INET6) {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&got;
+            evutil_inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+            port = ntohs(in6->sin6_port);
+        }
+    }
+    if (got.ss_family == AF_INET6)
+        snprintf(bound, boundlen, "[%s]:%d", host, port);
+    else
+        snprintf(bound, boundlen, "%s:%d", host, port);
+    return 0;
+}
+
+static void free_listeners(cs_server *s)
+{
+    for (size_t i = 0; i < s->nls; i++) {
+        evconnlistener_free(s->ls[i]->l);
+        event_free(s->ls[i]->retry);
+        free(s->ls[i]);
+    }
+    s->nls = 0;
+}
+
+void cs_server_drain(cs_server *s, void (*done)(void *), void *arg)
+{
+    s->draining = 1;
+    s->drained = done;
+    s->drained_arg = arg;
+    free_listeners(s);
+    cs_conn *c = s->conns;
+    while (c) {
+        cs_conn *next = c->next;
+        if (c->phase == P_IDLE ||
+            (c->phase == P_HEAD && !c->msg.got_line &&
+             evbuffer_get_length(bufferevent_get_input(c->bev)) == 0))
+            conn_free(c); /* may call done() when it was the last one */
+        c = next;
+    }
+    if (s->nconns == 0 && s->nrejecting == 0 && s->drained) {
+        s->drained = NULL;
+        done(arg);
+    }
+}
+
+size_t cs_server_connections(const cs_server *s)
+{
+    return s->nconns;
+}
+
+void cs_server_free(cs_server *s)
+{
+    if (!s)
+        return;
+    free_listeners(s);
+    s->drained = NULL;
+    while (s->conns)
+        conn_free(s->conns);
+    free(s);
+}
