@@ -46,19 +46,19 @@ extern "C" {
 /* ---------------------------------------------------------------- sizes -- */
 
 #define CHATSEAL_VERSION_STRING "0.1.0"
-#define CHATSEAL_FORMAT_VERSION 1        /* "v" in every token header       */
-#define CHATSEAL_TOKEN_PREFIX "cs1."     /* every token starts with this    */
-#define CHATSEAL_KEYBYTES_MIN 32         /* shortest key accepted           */
-#define CHATSEAL_KEYBYTES_MAX 128        /* longest key accepted            */
-#define CHATSEAL_KEYBYTES_DEFAULT 32     /* what keygen writes              */
-#define CHATSEAL_KID_MAX 64              /* key id: 1..64 of [A-Za-z0-9._-] */
-#define CHATSEAL_TAGBYTES 32             /* HMAC-SHA256 tag                 */
-#define CHATSEAL_LOCATORBYTES 8          /* per-message locator tag         */
-#define CHATSEAL_BINDBYTES 16            /* binding check in the header     */
-#define CHATSEAL_DIGESTBYTES 32          /* SHA-256 of a canonical message  */
-#define CHATSEAL_TOKEN_MAX (1u << 20)    /* longest token parsed (1 MiB)    */
-#define CHATSEAL_BINDING_MAX 1024        /* longest conversation id etc.    */
-#define CHATSEAL_MAX_DEPTH_DEFAULT 64    /* JSON nesting limit              */
+#define CHATSEAL_FORMAT_VERSION 1     /* "v" in every token header       */
+#define CHATSEAL_TOKEN_PREFIX "cs1."  /* every token starts with this    */
+#define CHATSEAL_KEYBYTES_MIN 32      /* shortest key accepted           */
+#define CHATSEAL_KEYBYTES_MAX 128     /* longest key accepted            */
+#define CHATSEAL_KEYBYTES_DEFAULT 32  /* what keygen writes              */
+#define CHATSEAL_KID_MAX 64           /* key id: 1..64 of [A-Za-z0-9._-] */
+#define CHATSEAL_TAGBYTES 32          /* HMAC-SHA256 tag                 */
+#define CHATSEAL_LOCATORBYTES 8       /* per-message locator tag         */
+#define CHATSEAL_BINDBYTES 16         /* binding check in the header     */
+#define CHATSEAL_DIGESTBYTES 32       /* SHA-256 of a canonical message  */
+#define CHATSEAL_TOKEN_MAX (1u << 20) /* longest token parsed (1 MiB)    */
+#define CHATSEAL_BINDING_MAX 1024     /* longest conversation id etc.    */
+#define CHATSEAL_MAX_DEPTH_DEFAULT 64 /* JSON nesting limit              */
 #define CHATSEAL_MAX_MESSAGES_DEFAULT 10000
 
 /* --------------------------------------------------------------- errors -- */
@@ -77,9 +77,9 @@ typedef enum chatseal_error {
     CHATSEAL_E_IO = 3,               /* io_error */
     CHATSEAL_E_CRYPTO = 4,           /* crypto_error: OpenSSL failed */
     /* keys */
-    CHATSEAL_E_NO_KEY = 10,      /* no_key: no key configured */
-    CHATSEAL_E_INVALID_KEY = 11, /* invalid_key: bad key ring syntax/kid */
-    CHATSEAL_E_WEAK_KEY = 12,    /* weak_key: fewer than KEYBYTES_MIN bytes */
+    CHATSEAL_E_NO_KEY = 10,        /* no_key: no key configured */
+    CHATSEAL_E_INVALID_KEY = 11,   /* invalid_key: bad key ring syntax/kid */
+    CHATSEAL_E_WEAK_KEY = 12,      /* weak_key: fewer than KEYBYTES_MIN bytes */
     CHATSEAL_E_DUPLICATE_KID = 13, /* duplicate_kid */
     /* JSON input (strict RFC 8259 + RFC 8785 rules) */
     CHATSEAL_E_MALFORMED_JSON = 20,    /* malformed_json: syntax error */
@@ -91,39 +91,47 @@ typedef enum chatseal_error {
     CHATSEAL_E_INVALID_NUMBER = 26,    /* invalid_number: not a finite double */
     CHATSEAL_E_TRAILING_DATA = 27,     /* trailing_data after the value */
     CHATSEAL_E_TOO_LARGE = 28,         /* too_large: input over a size limit */
-    CHATSEAL_E_INVALID_MESSAGE = 29,   /* invalid_message: not an object with a string role */
+    CHATSEAL_E_INVALID_MESSAGE =
+        29, /* invalid_message: not an object with a string role */
     CHATSEAL_E_TOO_MANY_MESSAGES = 30, /* too_many_messages */
-    CHATSEAL_E_INVALID_REQUEST = 31,   /* invalid_request: no messages array etc. */
+    CHATSEAL_E_INVALID_REQUEST =
+        31, /* invalid_request: no messages array etc. */
     /* tokens */
     CHATSEAL_E_MISSING_SIGNATURE = 40,   /* missing_signature: no token */
     CHATSEAL_E_MALFORMED_TOKEN = 41,     /* malformed_token */
     CHATSEAL_E_UNSUPPORTED_VERSION = 42, /* unsupported_version */
-    CHATSEAL_E_WRONG_TOKEN_TYPE = 43,    /* wrong_token_type: state token as conversation etc. */
-    CHATSEAL_E_UNKNOWN_KEY = 44,         /* unknown_key: kid not in the ring */
-    CHATSEAL_E_EXPIRED = 45,             /* expired */
-    CHATSEAL_E_NOT_YET_VALID = 46,       /* not_yet_valid: issued in the future */
-    CHATSEAL_E_BINDING_MISMATCH = 47,    /* binding_mismatch: conversation/principal/purpose */
+    CHATSEAL_E_WRONG_TOKEN_TYPE =
+        43, /* wrong_token_type: state token as conversation etc. */
+    CHATSEAL_E_UNKNOWN_KEY = 44,   /* unknown_key: kid not in the ring */
+    CHATSEAL_E_EXPIRED = 45,       /* expired */
+    CHATSEAL_E_NOT_YET_VALID = 46, /* not_yet_valid: issued in the future */
+    CHATSEAL_E_BINDING_MISMATCH =
+        47, /* binding_mismatch: conversation/principal/purpose */
     /* verification verdicts: why a history does not match its token */
-    CHATSEAL_E_INVALID_SIGNATURE = 60, /* invalid_signature: tag mismatch, no finer diagnosis */
-    CHATSEAL_E_CONTENT_CHANGED = 61,   /* content_changed */
-    CHATSEAL_E_ROLE_CHANGED = 62,      /* role_changed */
-    CHATSEAL_E_MESSAGE_INSERTED = 63,  /* message_inserted */
-    CHATSEAL_E_MESSAGE_DELETED = 64,   /* message_deleted: from the middle */
-    CHATSEAL_E_TRUNCATED = 65,         /* truncated: tail deleted */
-    CHATSEAL_E_REORDERED = 66,         /* reordered */
-    CHATSEAL_E_COUNT_MISMATCH = 67,    /* count_mismatch: messages not covered by the token */
-    CHATSEAL_E_ROLE_NOT_ALLOWED = 68,  /* role_not_allowed: after the signed prefix */
-    CHATSEAL_E_STALE_TOKEN = 69,       /* stale_token: rollback protection */
+    CHATSEAL_E_INVALID_SIGNATURE =
+        60, /* invalid_signature: tag mismatch, no finer diagnosis */
+    CHATSEAL_E_CONTENT_CHANGED = 61,  /* content_changed */
+    CHATSEAL_E_ROLE_CHANGED = 62,     /* role_changed */
+    CHATSEAL_E_MESSAGE_INSERTED = 63, /* message_inserted */
+    CHATSEAL_E_MESSAGE_DELETED = 64,  /* message_deleted: from the middle */
+    CHATSEAL_E_TRUNCATED = 65,        /* truncated: tail deleted */
+    CHATSEAL_E_REORDERED = 66,        /* reordered */
+    CHATSEAL_E_COUNT_MISMATCH =
+        67, /* count_mismatch: messages not covered by the token */
+    CHATSEAL_E_ROLE_NOT_ALLOWED =
+        68,                      /* role_not_allowed: after the signed prefix */
+    CHATSEAL_E_STALE_TOKEN = 69, /* stale_token: rollback protection */
     /* gateway */
-    CHATSEAL_E_NOT_FOUND = 80,            /* not_found */
-    CHATSEAL_E_METHOD_NOT_ALLOWED = 81,   /* method_not_allowed */
-    CHATSEAL_E_UNSUPPORTED_MEDIA = 82,    /* unsupported_media_type */
-    CHATSEAL_E_TIMEOUT = 83,              /* timeout: client too slow */
-    CHATSEAL_E_OVERLOADED = 84,           /* overloaded: too many connections */
-    CHATSEAL_E_UPSTREAM_UNAVAILABLE = 85, /* upstream_unavailable: connect failed */
-    CHATSEAL_E_UPSTREAM_TIMEOUT = 86,     /* upstream_timeout */
-    CHATSEAL_E_UPSTREAM_ERROR = 87,       /* upstream_error: bad/cut reply */
-    CHATSEAL_E_SHUTTING_DOWN = 88         /* shutting_down */
+    CHATSEAL_E_NOT_FOUND = 80,          /* not_found */
+    CHATSEAL_E_METHOD_NOT_ALLOWED = 81, /* method_not_allowed */
+    CHATSEAL_E_UNSUPPORTED_MEDIA = 82,  /* unsupported_media_type */
+    CHATSEAL_E_TIMEOUT = 83,            /* timeout: client too slow */
+    CHATSEAL_E_OVERLOADED = 84,         /* overloaded: too many connections */
+    CHATSEAL_E_UPSTREAM_UNAVAILABLE =
+        85,                           /* upstream_unavailable: connect failed */
+    CHATSEAL_E_UPSTREAM_TIMEOUT = 86, /* upstream_timeout */
+    CHATSEAL_E_UPSTREAM_ERROR = 87,   /* upstream_error: bad/cut reply */
+    CHATSEAL_E_SHUTTING_DOWN = 88     /* shutting_down */
 } chatseal_error;
 
 /* Stable snake_case name ("invalid_signature"); "unknown_error" if unknown. */
@@ -145,15 +153,16 @@ CHATSEAL_EXPORT void chatseal_free(void *p);
  * doubles and trailing data, each with its own error.  *out is NUL-terminated
  * for convenience; *out_len excludes the NUL.
  */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_canonicalize(
-    const char *json, size_t len, size_t max_depth, char **out, size_t *out_len);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_canonicalize(const char *json, size_t len, size_t max_depth,
+                      char **out, size_t *out_len);
 
 /* The same, streamed: sink is called with consecutive chunks of canonical
  * bytes; a non-zero return from sink aborts with CHATSEAL_E_IO. */
 typedef int (*chatseal_sink)(void *ctx, const char *bytes, size_t len);
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_canonicalize_to(
-    const char *json, size_t len, size_t max_depth, chatseal_sink sink,
-    void *ctx);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_canonicalize_to(const char *json, size_t len, size_t max_depth,
+                         chatseal_sink sink, void *ctx);
 
 /* ------------------------------------------------------------- keyring -- */
 
@@ -166,21 +175,21 @@ typedef struct chatseal_keyring chatseal_keyring;
  * line; blank lines are ignored.  Every key verifies; the LAST entry signs
  * (append a new key to rotate).
  */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_keyring_parse(
-    const char *text, size_t len, chatseal_keyring **out);
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_keyring_load_file(
-    const char *path, chatseal_keyring **out);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_keyring_parse(const char *text, size_t len, chatseal_keyring **out);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_keyring_load_file(const char *path, chatseal_keyring **out);
 /* CHATSEAL_KEYS (key ring text) or else CHATSEAL_KEY_FILE (a path);
  * CHATSEAL_E_NO_KEY if neither is set. */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_keyring_load_env(
-    chatseal_keyring **out);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_keyring_load_env(chatseal_keyring **out);
 /* An ephemeral ring with one fresh random key whose kid is "dev-" + 8 hex
  * digits.  For development only: tokens die with the process. */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_keyring_ephemeral(
-    chatseal_keyring **out);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_keyring_ephemeral(chatseal_keyring **out);
 /* Key id of the signing key (the last one).  Never NULL for a valid ring. */
-CHATSEAL_EXPORT const char *chatseal_keyring_signing_kid(
-    const chatseal_keyring *ring);
+CHATSEAL_EXPORT const char *
+chatseal_keyring_signing_kid(const chatseal_keyring *ring);
 CHATSEAL_EXPORT size_t chatseal_keyring_size(const chatseal_keyring *ring);
 /* Zeroizes every key byte, then frees.  NULL is fine. */
 CHATSEAL_EXPORT void chatseal_keyring_free(chatseal_keyring *ring);
@@ -188,8 +197,8 @@ CHATSEAL_EXPORT void chatseal_keyring_free(chatseal_keyring *ring);
 /* A new key-ring line "KID:KEY\n" with KEYBYTES_DEFAULT random bytes; kid NULL
  * picks "k" + UTC date + "-" + 4 random hex digits.  *line is zeroized by
  * chatseal_free_secret. */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_key_generate(
-    const char *kid, char **line);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_key_generate(const char *kid, char **line);
 /* Zeroizes strlen(p) bytes, then frees. */
 CHATSEAL_EXPORT void chatseal_free_secret(char *p);
 
@@ -197,7 +206,8 @@ CHATSEAL_EXPORT void chatseal_free_secret(char *p);
 
 /* Token flags (chatseal_options.flags) */
 #define CHATSEAL_COMPACT 0x1u        /* no per-message locators in the token */
-#define CHATSEAL_ASSISTANT_ONLY 0x2u /* locators for assistant messages only */
+#define CHATSEAL_ASSISTANT_ONLY 0x2u /* locators for assistant messages only   \
+                                      */
 
 /*
  * Options for sign and verify.  A zeroed struct (or NULL) means defaults:
@@ -237,20 +247,20 @@ typedef struct chatseal_limits {
  * once, here; signing and verifying afterwards cost one small HMAC per
  * message.  limits may be NULL.
  */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_conv_parse(
-    const char *json, size_t len, const chatseal_limits *limits,
-    chatseal_conv **out);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_conv_parse(const char *json, size_t len, const chatseal_limits *limits,
+                    chatseal_conv **out);
 /* Appends one message (a JSON object text), e.g. the model's reply. */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_conv_append(
-    chatseal_conv *conv, const char *msg_json, size_t len);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_conv_append(chatseal_conv *conv, const char *msg_json, size_t len);
 CHATSEAL_EXPORT size_t chatseal_conv_count(const chatseal_conv *conv);
-/* Role of message i (NUL-terminated, owned by conv), NULL if i is out of range. */
+/* Role of message i (NUL-terminated, owned by conv), NULL if i is out of range.
+ */
 CHATSEAL_EXPORT const char *chatseal_conv_role(const chatseal_conv *conv,
                                                size_t i);
 /* SHA-256 of message i's canonical JSON (FORMAT.md "message digest"). */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_conv_digest(
-    const chatseal_conv *conv, size_t i,
-    uint8_t digest[CHATSEAL_DIGESTBYTES]);
+    const chatseal_conv *conv, size_t i, uint8_t digest[CHATSEAL_DIGESTBYTES]);
 /*
  * When the input was an object: its string member `key` (NUL-terminated,
  * owned by conv) or NULL if absent or not a string.  Used for the
@@ -267,9 +277,9 @@ CHATSEAL_EXPORT int chatseal_conv_get_bool(const chatseal_conv *conv,
  * what the gateway forwards, so that the model reads exactly the values that
  * were verified.
  */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_conv_canonical(
-    const chatseal_conv *conv, const char *omit_key, char **out,
-    size_t *out_len);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_conv_canonical(const chatseal_conv *conv, const char *omit_key,
+                        char **out, size_t *out_len);
 CHATSEAL_EXPORT void chatseal_conv_free(chatseal_conv *conv);
 
 /* ------------------------------------------------------------- reports -- */
@@ -280,8 +290,8 @@ CHATSEAL_EXPORT void chatseal_conv_free(chatseal_conv *conv);
  */
 typedef struct chatseal_report chatseal_report;
 
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_report_new(
-    chatseal_report **out);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_report_new(chatseal_report **out);
 CHATSEAL_EXPORT void chatseal_report_free(chatseal_report *r);
 /* The verdict (same value the verify call returned). */
 CHATSEAL_EXPORT chatseal_error chatseal_report_code(const chatseal_report *r);
@@ -304,16 +314,16 @@ CHATSEAL_EXPORT int64_t chatseal_report_exp(const chatseal_report *r);
 CHATSEAL_EXPORT const char *chatseal_report_detail(const chatseal_report *r);
 /* The report as a JSON object: {"valid","code","detail","count",
  * "chain_valid","tampered_indices","index","kid","iat","exp"}. */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_report_json(
-    const chatseal_report *r, char **out);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_report_json(const chatseal_report *r, char **out);
 
 /* -------------------------------------------------- sign and verify -- */
 
 /* Token over the first `count` messages of conv (count = chatseal_conv_count
  * for all of them).  *token is a NUL-terminated string; chatseal_free it. */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_sign(
-    const chatseal_keyring *ring, const chatseal_conv *conv, size_t count,
-    const chatseal_options *opt, char **token);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_sign(const chatseal_keyring *ring, const chatseal_conv *conv,
+              size_t count, const chatseal_options *opt, char **token);
 
 /*
  * Verifies conv against token.  The token covers its own count n of messages;
@@ -338,9 +348,9 @@ CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_extend(
     char **h1, chatseal_report *report);
 
 /* One message on its own (the MessageSigner seed's sign/verify). */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_message_sign(
-    const chatseal_keyring *ring, const char *msg_json, size_t len,
-    const chatseal_options *opt, char **token);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_message_sign(const chatseal_keyring *ring, const char *msg_json,
+                      size_t len, const chatseal_options *opt, char **token);
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_message_verify(
     const chatseal_keyring *ring, const char *msg_json, size_t len,
     const char *token, const chatseal_options *opt, chatseal_report *report);
@@ -349,27 +359,28 @@ CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_message_verify(
 
 /* Signed state: any JSON value, canonicalized; the client keeps the value and
  * the token and sends both back. */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_state_sign(
-    const chatseal_keyring *ring, const char *json, size_t len,
-    const chatseal_options *opt, char **token);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_state_sign(const chatseal_keyring *ring, const char *json, size_t len,
+                    const chatseal_options *opt, char **token);
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_state_verify(
     const chatseal_keyring *ring, const char *json, size_t len,
     const char *token, const chatseal_options *opt, chatseal_report *report);
 
 /* Sealed state: AES-256-GCM; the token carries the encrypted canonical JSON,
  * the client cannot read it.  open returns the canonical JSON text. */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_state_seal(
-    const chatseal_keyring *ring, const char *json, size_t len,
-    const chatseal_options *opt, char **token);
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_state_open(
-    const chatseal_keyring *ring, const char *token, const chatseal_options *opt,
-    char **json, size_t *json_len, chatseal_report *report);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_state_seal(const chatseal_keyring *ring, const char *json, size_t len,
+                    const chatseal_options *opt, char **token);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_state_open(const chatseal_keyring *ring, const char *token,
+                    const chatseal_options *opt, char **json, size_t *json_len,
+                    chatseal_report *report);
 
 /* --------------------------------------------------------------- tokens -- */
 
 /* The header of a token as canonical JSON, NOT verified: for display only. */
-CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_token_inspect(
-    const char *token, char **header_json);
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_token_inspect(const char *token, char **header_json);
 
 #ifdef __cplusplus
 }

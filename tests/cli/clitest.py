@@ -29,7 +29,7 @@ BIN = os.path.join(BUILD, "src", "cli", "chatseal")
 # every key (base64url text) handed to the binary; none may ever be printed
 SECRETS = set()
 
-ERROR_LINE = re.compile(r"^chatseal: ([a-z_]+): (.+)$")
+ERROR_LINE = re.compile(r"^chatseal: ([a-z0-9_]+): (.+)$")
 
 
 class Result:

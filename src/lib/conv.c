@@ -1,0 +1,437 @@
+/*
+ * conv.c -- a parsed conversation: one digest and one role per message.
+ *
+ * Parsing is the only expensive step of verification, so it happens once:
+ * fastcanon.c scans the input in a single pass and hands over each message's
+ * canonical bytes the moment the message closes; they are hashed right away
+ * (FORMAT.md §2, d_i = SHA256(canon(m_i))) and only the digest, the role code
+ * and the role text are kept.  Signing, verifying and extending then work on
+ * 32-byte digests alone, so extending a verified history costs the hashing of
+ * the new messages only.
+ *
+ * The canonical text of the whole input is kept too: the gateway forwards
+ * exactly that (chatseal_conv_canonical), so the model reads the values that
+ * were verified and no second parser ever interprets the client's bytes.
+ * Messages appended later (the model's reply) are kept as canonical text in
+ * `appended` and spliced into the messages array on output.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "fastcanon.h"
+#include "internal.h"
+
+struct cs_scan {
+    chatseal_conv *conv;
+    EVP_MD_CTX *md;
+    cs_buf *texts; /* appended canonical texts, or NULL */
+    chatseal_error err;
+};
+
+static chatseal_error cs_conv_push(chatseal_conv *conv, const uint8_t *digest,
+                                   const char *role, size_t role_len)
+{
+    if (conv->n == conv->cap) {
+        size_t cap = conv->cap ? conv->cap * 2 : 16;
+        cs_msg *m = realloc(conv->msgs, cap * sizeof *m);
+        if (!m)
+            return CHATSEAL_E_NO_MEMORY;
+        conv->msgs = m;
+        conv->cap = cap;
+    }
+    cs_msg *m = &conv->msgs[conv->n];
+    memcpy(m->digest, digest, CHATSEAL_DIGESTBYTES);
+    m->code = cs_role_code(role, role_len);
+    m->role_off = conv->roles.n;
+    m->role_len = role_len;
+    cs_buf_put(&conv->roles, role, role_len);
+    cs_buf_putc(&conv->roles, '\0');
+    if (conv->roles.oom)
+        return CHATSEAL_E_NO_MEMORY;
+    conv->n++;
+    return CHATSEAL_OK;
+}
+
+static int cs_on_message(void *ctx, size_t index, const char *canon,
+                         size_t canon_len, const char *role, size_t role_len)
+{
+    struct cs_scan *s = ctx;
+    uint8_t d[EVP_MAX_MD_SIZE];
+    unsigned int dl = 0;
+    (void)index;
+    if (!EVP_DigestInit_ex2(s->md, NULL, NULL) ||
+        !EVP_DigestUpdate(s->md, canon, canon_len) ||
+        !EVP_DigestFinal_ex(s->md, d, &dl) || dl != CHATSEAL_DIGESTBYTES) {
+        s->err = CHATSEAL_E_CRYPTO;
+        return 1;
+    }
+    if (s->conv->n >= s->conv->max_messages) {
+        s->err = CHATSEAL_E_TOO_MANY_MESSAGES;
+        return 1;
+    }
+    s->err = cs_conv_push(s->conv, d, role, role_len);
+    if (s->err == CHATSEAL_OK && s->texts) {
+        if (s->texts->n)
+            cs_buf_putc(s->texts, ',');
+        cs_buf_put(s->texts, canon, canon_len);
+        if (s->texts->oom)
+            s->err = CHATSEAL_E_NO_MEMORY;
+    }
+    return s->err != CHATSEAL_OK;
+}
+
+/* Runs the conversation scan over json; the messages go into conv. */
+static chatseal_error cs_conv_scan(chatseal_conv *conv, cs_fc *fc,
+                                   const char *json, size_t len, cs_buf *texts)
+{
+    struct cs_scan s = {conv, EVP_MD_CTX_new(), texts, CHATSEAL_OK};
+    EVP_MD *sha = EVP_MD_fetch(NULL, "SHA256", NULL);
+    chatseal_error e = CHATSEAL_E_CRYPTO;
+    if (s.md && sha && EVP_DigestInit_ex2(s.md, sha, NULL)) {
+        size_t nmsg = 0;
+        e = cs_fc_conv_scan(fc, json, len, conv->max_depth, conv->max_messages,
+                            cs_on_message, &s, &nmsg);
+        if (e == CHATSEAL_E_IO && s.err != CHATSEAL_OK)
+            e = s.err; /* our callback stopped the scan */
+    }
+    EVP_MD_free(sha);
+    EVP_MD_CTX_free(s.md);
+    return e;
+}
+
+static void cs_conv_clear_members(chatseal_conv *conv)
+{
+    for (size_t i = 0; i < conv->nmembers; i++) {
+        free(conv->members[i].name);
+        free(conv->members[i].str);
+    }
+    free(conv->members);
+    conv->members = NULL;
+    conv->nmembers = 0;
+}
+
+void chatseal_conv_free(chatseal_conv *conv)
+{
+    if (!conv)
+        return;
+    free(conv->msgs);
+    cs_buf_free(&conv->roles);
+    cs_buf_free(&conv->appended);
+    free(conv->canon);
+    cs_conv_clear_members(conv);
+    free(conv);
+}
+
+static chatseal_conv *cs_conv_new(const chatseal_limits *limits)
+{
+    chatseal_conv *conv = calloc(1, sizeof *conv);
+    if (!conv)
+        return NULL;
+    conv->max_messages = limits && limits->max_messages
+                             ? limits->max_messages
+                             : CHATSEAL_MAX_MESSAGES_DEFAULT;
+    conv->max_depth = limits && limits->max_depth ? limits->max_depth
+                                                  : CHATSEAL_MAX_DEPTH_DEFAULT;
+    return conv;
+}
+
+/* Keeps the top-level members of an object input (names unescaped). */
+static chatseal_error cs_conv_keep_members(chatseal_conv *conv, cs_fc *fc)
+{
+    const cs_fc_member *m = NULL;
+    size_t n = cs_fc_root_members(fc, &m);
+    conv->is_object = n > 0 || conv->canon[0] == '{';
+    if (!n)
+        return CHATSEAL_OK;
+    conv->members = calloc(n, sizeof *conv->members);
+    if (!conv->members)
+        return CHATSEAL_E_NO_MEMORY;
+    for (size_t i = 0; i < n; i++) {
+        struct cs_member *c = &conv->members[i];
+        c->name = malloc(m[i].name_len + 1);
+        if (!c->name)
+            return CHATSEAL_E_NO_MEMORY;
+        memcpy(c->name, m[i].name, m[i].name_len);
+        c->name[m[i].name_len] = '\0';
+        c->name_len = m[i].name_len;
+        c->off = m[i].value_off;
+        c->len = m[i].value_len;
+        conv->nmembers++;
+        if (m[i].name_len == 8 && memcmp(m[i].name, "messages", 8) == 0) {
+            conv->msgs_off = c->off;
+            conv->msgs_len = c->len;
+        }
+    }
+    return CHATSEAL_OK;
+}
+
+chatseal_error chatseal_conv_parse(const char *json, size_t len,
+                                   const chatseal_limits *limits,
+                                   chatseal_conv **out)
+{
+    if (!out || (!json && len))
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    *out = NULL;
+    chatseal_conv *conv = cs_conv_new(limits);
+    cs_fc *fc = cs_fc_new();
+    chatseal_error e = CHATSEAL_E_NO_MEMORY;
+    if (conv && fc) {
+        e = cs_conv_scan(conv, fc, json ? json : "", len, NULL);
+        if (e == CHATSEAL_OK) {
+            conv->canon = cs_fc_take_output(fc, &conv->canon_len);
+            conv->msgs_off = 0;
+            conv->msgs_len = conv->canon_len;
+            e = conv->canon ? cs_conv_keep_members(conv, fc)
+                            : CHATSEAL_E_NO_MEMORY;
+            conv->n_parsed = conv->n;
+        }
+    }
+    cs_fc_free(fc);
+    if (e != CHATSEAL_OK) {
+        chatseal_conv_free(conv);
+        return e;
+    }
+    *out = conv;
+    return CHATSEAL_OK;
+}
+
+/*
+ * Appends messages given as text: an array of message objects, or (wrap)
+ * one message object, which is scanned as "[" text "]" and must then hold
+ * exactly one message, so that text like `{..},{..}` cannot smuggle in two.
+ * Nothing changes in conv unless every message is good.
+ */
+static chatseal_error cs_conv_add(chatseal_conv *conv, const char *json,
+                                  size_t len, int wrap)
+{
+    size_t n0 = conv->n, r0 = conv->roles.n, a0 = conv->appended.n;
+    cs_buf wrapped = {0};
+    if (wrap) {
+        cs_buf_putc(&wrapped, '[');
+        cs_buf_put(&wrapped, json, len);
+        cs_buf_putc(&wrapped, ']');
+        if (wrapped.oom)
+            return CHATSEAL_E_NO_MEMORY;
+        json = wrapped.p;
+        len = wrapped.n;
+    }
+    cs_fc *fc = cs_fc_new();
+    chatseal_error e = CHATSEAL_E_NO_MEMORY;
+    if (fc) {
+        size_t depth = conv->max_depth;
+        conv->max_depth = depth + (size_t)wrap;
+        e = cs_conv_scan(conv, fc, json, len, &conv->appended);
+        conv->max_depth = depth;
+        if (e == CHATSEAL_OK && wrap && conv->n != n0 + 1)
+            e = CHATSEAL_E_INVALID_MESSAGE;
+    }
+    cs_fc_free(fc);
+    cs_buf_free(&wrapped);
+    if (e != CHATSEAL_OK) {
+        conv->n = n0;
+        conv->roles.n = r0;
+        conv->appended.n = a0;
+        conv->roles.oom = conv->appended.oom = 0;
+    }
+    return e;
+}
+
+chatseal_error chatseal_conv_append(chatseal_conv *conv, const char *msg_json,
+                                    size_t len)
+{
+    if (!conv || (!msg_json && len))
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    return cs_conv_add(conv, msg_json ? msg_json : "", len, 1);
+}
+
+/* Appends an array of messages or one message (extend's new_json). */
+chatseal_error cs_conv_append_any(chatseal_conv *conv, const char *json,
+                                  size_t len)
+{
+    size_t i = 0;
+    while (i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' ||
+                       json[i] == '\r'))
+        i++;
+    return cs_conv_add(conv, json, len, !(i < len && json[i] == '['));
+}
+
+chatseal_error cs_conv_single(const char *msg_json, size_t len,
+                              chatseal_conv **out)
+{
+    *out = NULL;
+    chatseal_conv *conv = cs_conv_new(NULL);
+    if (!conv)
+        return CHATSEAL_E_NO_MEMORY;
+    chatseal_error e = cs_conv_add(conv, msg_json, len, 1);
+    if (e != CHATSEAL_OK) {
+        chatseal_conv_free(conv);
+        return e;
+    }
+    *out = conv;
+    return CHATSEAL_OK;
+}
+
+size_t chatseal_conv_count(const chatseal_conv *conv)
+{
+    return conv ? conv->n : 0;
+}
+
+const char *chatseal_conv_role(const chatseal_conv *conv, size_t i)
+{
+    if (!conv || i >= conv->n)
+        return NULL;
+    return conv->roles.p + conv->msgs[i].role_off;
+}
+
+chatseal_error chatseal_conv_digest(const chatseal_conv *conv, size_t i,
+                                    uint8_t digest[CHATSEAL_DIGESTBYTES])
+{
+    if (!conv || !digest || i >= conv->n)
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    memcpy(digest, conv->msgs[i].digest, CHATSEAL_DIGESTBYTES);
+    return CHATSEAL_OK;
+}
+
+chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
+                             uint8_t out[CHATSEAL_DIGESTBYTES])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned int dl = 0;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = EVP_DigestUpdate(md, conv->msgs[i].digest, CHATSEAL_DIGESTBYTES);
+    ok = ok && EVP_DigestFinal_ex(md, out, &dl) && dl == CHATSEAL_DIGESTBYTES;
+    EVP_MD_CTX_free(md);
+    return ok ? CHATSEAL_OK : CHATSEAL_E_CRYPTO;
+}
+
+static struct cs_member *cs_conv_member(const chatseal_conv *conv,
+                                        const char *key)
+{
+    for (size_t i = 0; conv && key && i < conv->nmembers; i++)
+        if (strcmp(conv->members[i].name, key) == 0 &&
+            strlen(key) == conv->members[i].name_len)
+            return &conv->members[i];
+    return NULL;
+}
+
+static int cs_hex(char c)
+{
+    return c <= '9' ? c - '0' : c - 'a' + 10; /* canonical hex is lowercase */
+}
+
+/* Decodes a string in RFC 8785 form (only \" \\ \b \f \n \r \t \u00xx). */
+static char *cs_canon_string(const char *s, size_t n)
+{
+    char *out = malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t i = 1; i + 1 < n; i++) {
+        char c = s[i];
+        if (c != '\\') {
+            *o++ = c;
+            continue;
+        }
+        c = s[++i];
+        switch (c) {
+        case 'b':
+            *o++ = '\b';
+            break;
+        case 'f':
+            *o++ = '\f';
+            break;
+        case 'n':
+            *o++ = '\n';
+            break;
+        case 'r':
+            *o++ = '\r';
+            break;
+        case 't':
+            *o++ = '\t';
+            break;
+        case 'u':
+            *o++ = (char)(cs_hex(s[i + 3]) << 4 | cs_hex(s[i + 4]));
+            i += 4;
+            break;
+        default:
+            *o++ = c;
+        }
+    }
+    *o = '\0';
+    if ((size_t)(o - out) != strlen(out)) { /* holds U+0000: not usable */
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+const char *chatseal_conv_get_string(const chatseal_conv *conv, const char *key)
+{
+    struct cs_member *m = cs_conv_member(conv, key);
+    if (!m || m->len < 2 || conv->canon[m->off] != '"')
+        return NULL;
+    if (!m->str)
+        m->str = cs_canon_string(conv->canon + m->off, m->len);
+    return m->str;
+}
+
+int chatseal_conv_get_bool(const chatseal_conv *conv, const char *key)
+{
+    struct cs_member *m = cs_conv_member(conv, key);
+    return m && m->len == 4 && memcmp(conv->canon + m->off, "true", 4) == 0;
+}
+
+/* The messages array with the appended messages spliced in. */
+static void cs_put_messages(cs_buf *b, const chatseal_conv *conv)
+{
+    const char *a = conv->canon + conv->msgs_off;
+    if (!conv->appended.n) {
+        cs_buf_put(b, a, conv->msgs_len);
+        return;
+    }
+    cs_buf_put(b, a, conv->msgs_len - 1); /* all but ']' */
+    if (conv->n_parsed)
+        cs_buf_putc(b, ',');
+    cs_buf_put(b, conv->appended.p, conv->appended.n);
+    cs_buf_putc(b, ']');
+}
+
+chatseal_error chatseal_conv_canonical(const chatseal_conv *conv,
+                                       const char *omit_key, char **out,
+                                       size_t *out_len)
+{
+    if (!conv || !out)
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    *out = NULL;
+    cs_buf b = {0};
+    if (!conv->canon) { /* a single message made by cs_conv_single */
+        cs_buf_putc(&b, '[');
+        cs_buf_put(&b, conv->appended.p, conv->appended.n);
+        cs_buf_putc(&b, ']');
+    } else if (!conv->is_object) {
+        cs_put_messages(&b, conv);
+    } else {
+        cs_buf_putc(&b, '{');
+        int first = 1;
+        for (size_t i = 0; i < conv->nmembers; i++) {
+            const struct cs_member *m = &conv->members[i];
+            if (omit_key && strcmp(m->name, omit_key) == 0 &&
+                strlen(omit_key) == m->name_len)
+                continue;
+            if (!first)
+                cs_buf_putc(&b, ',');
+            first = 0;
+            cs_buf_json_string(&b, m->name, m->name_len);
+            cs_buf_putc(&b, ':');
+            if (m->off == conv->msgs_off && strcmp(m->name, "messages") == 0)
+                cs_put_messages(&b, conv);
+            else
+                cs_buf_put(&b, conv->canon + m->off, m->len);
+        }
+        cs_buf_putc(&b, '}');
+    }
+    *out = cs_buf_take(&b, out_len);
+    return *out ? CHATSEAL_OK : CHATSEAL_E_NO_MEMORY;
+}

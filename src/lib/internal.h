@@ -1,0 +1,245 @@
+/*
+ * internal.h -- what the modules of libchatseal share and nothing else sees.
+ *
+ * The library is split by concern, one file each:
+ *
+ *   errors.c   names and sentences for chatseal_error
+ *   util.c     growable buffers, base64url, framing, role lists
+ *   mac.c      HMAC-SHA256 and SHA-256 through OpenSSL's EVP interfaces
+ *   keyring.c  key ring text, key generation, zeroization
+ *   canon.c    the public canonicalize calls (over fastcanon.c)
+ *   conv.c     a parsed conversation: per-message digests and roles
+ *   token.c    token headers: build, decode, validate, inspect
+ *   sign.c     the tag (FORMAT.md §4.4), signing and turn extension
+ *   verify.c   verification (§5) and diagnosis (§5.1)
+ *   report.c   the verification report
+ *   state.c    signed and sealed application state
+ *
+ * Internal names are cs_thing_verb; public ones chatseal_thing_verb.
+ */
+#ifndef CS_INTERNAL_H
+#define CS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "chatseal.h"
+
+/* ------------------------------------------------------------- buffers -- */
+
+/* A growable byte buffer; p is always NUL-terminated when n > 0. */
+typedef struct cs_buf {
+    char *p;
+    size_t n, cap;
+    int oom; /* sticky: an append failed; the contents are incomplete */
+} cs_buf;
+
+void cs_buf_put(cs_buf *b, const void *s, size_t n);
+void cs_buf_puts(cs_buf *b, const char *s);
+void cs_buf_putc(cs_buf *b, char c);
+void cs_buf_printf(cs_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* u32be(len) || s, FORMAT.md's frame(). */
+void cs_buf_frame(cs_buf *b, const void *s, size_t n);
+/* A JSON string in RFC 8785 form (s must be valid UTF-8). */
+void cs_buf_json_string(cs_buf *b, const char *s, size_t n);
+/* Hands the bytes over (NUL-terminated); the buffer is reset. NULL on OOM. */
+char *cs_buf_take(cs_buf *b, size_t *len);
+/* Zeroizes, then frees. */
+void cs_buf_wipe(cs_buf *b);
+void cs_buf_free(cs_buf *b);
+
+/* ---------------------------------------------------------- base64url -- */
+
+size_t cs_b64u_encoded_len(size_t n);
+/* Writes cs_b64u_encoded_len(n) characters and a NUL. */
+void cs_b64u_encode(const uint8_t *in, size_t n, char *out);
+/* Strict: no padding, only the url alphabet, zero unused bits.  out must
+ * hold n * 3 / 4 bytes.  Returns 0 and sets *out_len, or -1. */
+int cs_b64u_decode(const char *in, size_t n, uint8_t *out, size_t *out_len);
+
+/* --------------------------------------------------------------- roles -- */
+
+/* FORMAT.md §2 role code: 's', 'u', 'a', 't', 'd', 'f' or 'x'. */
+char cs_role_code(const char *role, size_t len);
+/* 1 if role (len bytes) is one of the comma-separated names in list. */
+int cs_role_in_list(const char *list, const char *role, size_t len);
+
+/* ---------------------------------------------------------------- time -- */
+
+int64_t cs_now(const chatseal_options *opt);
+
+/* ----------------------------------------------------------------- MAC -- */
+
+/*
+ * A keyed HMAC-SHA256 context for one operation.  The key ring holds one
+ * keyed template per key; cs_mac_begin duplicates it (no key schedule is
+ * recomputed) and every cs_mac_init afterwards restarts it with the same
+ * key, which costs a fraction of a one-shot HMAC.
+ */
+typedef struct cs_mac {
+    EVP_MAC_CTX *ctx;
+} cs_mac;
+
+typedef struct cs_key {
+    char kid[CHATSEAL_KID_MAX + 1];
+    uint8_t *bytes; /* zeroized on free */
+    size_t len;
+    EVP_MAC_CTX *tmpl; /* keyed with bytes; only ever duplicated */
+} cs_key;
+
+chatseal_error cs_mac_begin(cs_mac *m, const cs_key *key);
+chatseal_error cs_mac_init(cs_mac *m);
+chatseal_error cs_mac_update(cs_mac *m, const void *p, size_t n);
+/* u32be(n) || p into the MAC */
+chatseal_error cs_mac_frame(cs_mac *m, const void *p, size_t n);
+chatseal_error cs_mac_final(cs_mac *m, uint8_t out[CHATSEAL_TAGBYTES]);
+void cs_mac_end(cs_mac *m);
+/* A keyed template for key bytes (the ring calls it once per key). */
+EVP_MAC_CTX *cs_mac_template(const uint8_t *key, size_t len);
+chatseal_error cs_sha256(const void *p, size_t n,
+                         uint8_t out[CHATSEAL_DIGESTBYTES]);
+
+/* ------------------------------------------------------------- keyring -- */
+
+const cs_key *cs_keyring_find(const chatseal_keyring *ring, const char *kid);
+const cs_key *cs_keyring_signer(const chatseal_keyring *ring);
+int cs_kid_valid(const char *kid, size_t len);
+
+/* -------------------------------------------------------- conversation -- */
+
+typedef struct cs_msg {
+    uint8_t digest[CHATSEAL_DIGESTBYTES];
+    char code;       /* role code */
+    size_t role_off; /* into conv->roles (NUL-terminated) */
+    size_t role_len;
+} cs_msg;
+
+struct chatseal_conv {
+    cs_msg *msgs;
+    size_t n, cap;
+    cs_buf roles; /* role strings, each NUL-terminated */
+    char *canon;  /* canonical text of the input as parsed */
+    size_t canon_len;
+    int is_object;   /* the input was an object with "messages" */
+    size_t msgs_off; /* span of the messages array in canon */
+    size_t msgs_len;
+    size_t n_parsed; /* messages that came from the input */
+    cs_buf appended; /* canonical texts of appended messages, ',' joined */
+    /* top-level members (object input), offsets into canon */
+    struct cs_member {
+        char *name; /* unescaped, NUL-terminated */
+        size_t name_len;
+        size_t off, len;
+        char *str; /* decoded string value, lazily made */
+    } * members;
+    size_t nmembers;
+    size_t max_messages;
+    size_t max_depth;
+};
+
+/* The chain digest S of the first n messages (FORMAT.md §2). */
+chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
+                             uint8_t out[CHATSEAL_DIGESTBYTES]);
+/* Appends a JSON array of messages or one message object (extend). */
+chatseal_error cs_conv_append_any(chatseal_conv *conv, const char *json,
+                                  size_t len);
+/* A conversation of exactly one message object (typ "msg"). */
+chatseal_error cs_conv_single(const char *msg_json, size_t len,
+                              chatseal_conv **out);
+
+/* ------------------------------------------------------------- tokens -- */
+
+#define CS_TYP_CONV "conv"
+#define CS_TYP_MSG "msg"
+#define CS_TYP_STATE "state"
+#define CS_TYP_SEALED "sealed"
+
+/* A decoded token: header fields plus the raw bytes the MAC covers. */
+typedef struct cs_token {
+    char typ[8];
+    char kid[CHATSEAL_KID_MAX + 1];
+    int64_t iat, exp; /* exp 0 = none */
+    int64_t n;        /* -1 when absent */
+    char *pur;        /* NULL when absent */
+    int has_bnd;
+    uint8_t bnd[CHATSEAL_BINDBYTES];
+    char *roles;  /* NULL when compact */
+    uint8_t *loc; /* locators of located messages */
+    size_t nloc;
+    int ao;
+    uint8_t *header; /* decoded header bytes */
+    size_t header_len;
+    uint8_t *payload;
+    size_t payload_len;
+} cs_token;
+
+/* Step 2 of FORMAT.md §5: everything but the MAC. */
+chatseal_error cs_token_decode(const char *text, cs_token *t);
+void cs_token_clear(cs_token *t);
+
+/* What goes in a new header. */
+typedef struct cs_header_in {
+    const char *typ;
+    const char *kid;
+    int64_t iat, exp; /* exp 0 = none */
+    int64_t n;        /* -1 = absent */
+    const char *pur;
+    const uint8_t *bnd; /* NULL = absent */
+    const char *roles;  /* NULL = absent */
+    const uint8_t *loc;
+    size_t nloc;
+    int ao;
+} cs_header_in;
+
+chatseal_error cs_header_build(const cs_header_in *h, cs_buf *out);
+/* "cs1." b64u(header) "." b64u(payload) */
+chatseal_error cs_token_assemble(const cs_buf *header, const uint8_t *payload,
+                                 size_t payload_len, char **token);
+
+/* ------------------------------------------------------------ binding -- */
+
+/* cid/prn of opt, "" when absent; checks their sizes. */
+chatseal_error cs_binding_inputs(const chatseal_options *opt, const char **cid,
+                                 const char **prn, const char **pur);
+chatseal_error cs_binding_check(cs_mac *m, const char *cid, const char *prn,
+                                uint8_t out[CHATSEAL_BINDBYTES]);
+/* Steps 3-5 of §5 for any token type; fills the report's token fields. */
+chatseal_error cs_token_admit(const chatseal_keyring *ring, const cs_token *t,
+                              const char *typ, const chatseal_options *opt,
+                              const cs_key **key, cs_mac *m,
+                              chatseal_report *r);
+/* Step 8 of §5. */
+chatseal_error cs_token_times(const cs_token *t, const chatseal_options *opt);
+/* The tag of §4.4 over X. */
+chatseal_error cs_tag(cs_mac *m, const char *typ, const uint8_t *header,
+                      size_t header_len, const char *cid, const char *prn,
+                      const uint8_t *x, size_t xlen,
+                      uint8_t out[CHATSEAL_TAGBYTES]);
+chatseal_error cs_locator(cs_mac *m, const uint8_t digest[32],
+                          uint8_t out[CHATSEAL_LOCATORBYTES]);
+
+/* ------------------------------------------------------------- reports -- */
+
+struct chatseal_report {
+    chatseal_error code;
+    int chain_valid;
+    size_t count;
+    size_t *tampered;
+    size_t ntampered, tcap;
+    long index;
+    char kid[CHATSEAL_KID_MAX + 1];
+    int64_t iat, exp;
+    char detail[256];
+};
+
+void cs_report_reset(chatseal_report *r);
+void cs_report_token(chatseal_report *r, const cs_token *t);
+int cs_report_add_tampered(chatseal_report *r, size_t i);
+/* Sets code, index and a detail sentence; returns code. */
+chatseal_error cs_report_set(chatseal_report *r, chatseal_error code,
+                             long index);
+
+#endif /* CS_INTERNAL_H */

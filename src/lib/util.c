@@ -1,0 +1,297 @@
+/*
+ * util.c -- small pieces every module needs: a growable buffer, strict
+ * base64url, FORMAT.md's frame(), role codes and role lists, the clock.
+ *
+ * The buffer has a sticky out-of-memory flag instead of a return value on
+ * every append: builders append freely and check once at the end, which keeps
+ * the header and token code short without ever losing an allocation failure.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------- buffers -- */
+
+static int cs_buf_reserve(cs_buf *b, size_t extra)
+{
+    if (b->oom)
+        return -1;
+    if (extra > SIZE_MAX / 2 - b->n) {
+        b->oom = 1;
+        return -1;
+    }
+    size_t need = b->n + extra + 1;
+    if (need <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p) {
+        b->oom = 1;
+        return -1;
+    }
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+void cs_buf_put(cs_buf *b, const void *s, size_t n)
+{
+    if (cs_buf_reserve(b, n) != 0)
+        return;
+    if (n)
+        memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+void cs_buf_puts(cs_buf *b, const char *s)
+{
+    cs_buf_put(b, s, strlen(s));
+}
+
+void cs_buf_putc(cs_buf *b, char c)
+{
+    cs_buf_put(b, &c, 1);
+}
+
+void cs_buf_printf(cs_buf *b, const char *fmt, ...)
+{
+    char tmp[128];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (k < 0 || (size_t)k >= sizeof tmp) {
+        b->oom = 1; /* only ever used for short numeric text */
+        return;
+    }
+    cs_buf_put(b, tmp, (size_t)k);
+}
+
+void cs_buf_frame(cs_buf *b, const void *s, size_t n)
+{
+    uint8_t len[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8),
+                      (uint8_t)n};
+    cs_buf_put(b, len, 4);
+    cs_buf_put(b, s, n);
+}
+
+void cs_buf_json_string(cs_buf *b, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    cs_buf_putc(b, '"');
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        cs_buf_put(b, s + run, i - run);
+        run = i + 1;
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t k = 2;
+        switch (c) {
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        default:
+            memcpy(esc + 1, "u00", 3);
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            k = 6;
+        }
+        cs_buf_put(b, esc, k);
+    }
+    cs_buf_put(b, s + run, n - run);
+    cs_buf_putc(b, '"');
+}
+
+char *cs_buf_take(cs_buf *b, size_t *len)
+{
+    if (b->oom) {
+        cs_buf_free(b);
+        return NULL;
+    }
+    if (!b->p && cs_buf_reserve(b, 0) != 0)
+        return NULL;
+    b->p[b->n] = '\0';
+    char *p = b->p;
+    if (len)
+        *len = b->n;
+    memset(b, 0, sizeof *b);
+    return p;
+}
+
+void cs_buf_wipe(cs_buf *b)
+{
+    if (b->p)
+        OPENSSL_cleanse(b->p, b->cap);
+    cs_buf_free(b);
+}
+
+void cs_buf_free(cs_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---------------------------------------------------------- base64url -- */
+
+static const char cs_b64u_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t cs_b64u_encoded_len(size_t n)
+{
+    return n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+}
+
+void cs_b64u_encode(const uint8_t *in, size_t n, char *out)
+{
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v =
+            (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *out++ = cs_b64u_chars[v >> 18];
+        *out++ = cs_b64u_chars[(v >> 12) & 63];
+        *out++ = cs_b64u_chars[(v >> 6) & 63];
+        *out++ = cs_b64u_chars[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        *out++ = cs_b64u_chars[v >> 18];
+        *out++ = cs_b64u_chars[(v >> 12) & 63];
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        *out++ = cs_b64u_chars[v >> 18];
+        *out++ = cs_b64u_chars[(v >> 12) & 63];
+        *out++ = cs_b64u_chars[(v >> 6) & 63];
+    }
+    *out = '\0';
+}
+
+static int cs_b64u_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+/*
+ * Strict on purpose: a token has exactly one textual form, so two different
+ * strings can never carry the same signature (no padding, no other
+ * alphabet, and the unused low bits of the last character must be zero).
+ */
+int cs_b64u_decode(const char *in, size_t n, uint8_t *out, size_t *out_len)
+{
+    if (n % 4 == 1)
+        return -1;
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = cs_b64u_value((unsigned char)in[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0)
+        return -1; /* non-zero unused trailing bits */
+    *out_len = o;
+    return 0;
+}
+
+/* --------------------------------------------------------------- roles -- */
+
+static int cs_eq(const char *a, size_t n, const char *lit)
+{
+    return strlen(lit) == n && memcmp(a, lit, n) == 0;
+}
+
+char cs_role_code(const char *role, size_t len)
+{
+    if (cs_eq(role, len, "system"))
+        return 's';
+    if (cs_eq(role, len, "user"))
+        return 'u';
+    if (cs_eq(role, len, "assistant"))
+        return 'a';
+    if (cs_eq(role, len, "tool"))
+        return 't';
+    if (cs_eq(role, len, "developer"))
+        return 'd';
+    if (cs_eq(role, len, "function"))
+        return 'f';
+    return 'x';
+}
+
+int cs_role_in_list(const char *list, const char *role, size_t len)
+{
+    if (!list)
+        return 0;
+    const char *p = list;
+    for (;;) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        /* spaces around names are allowed: "user, tool" */
+        const char *s = p;
+        while (k && (*s == ' ' || *s == '\t')) {
+            s++;
+            k--;
+        }
+        while (k && (s[k - 1] == ' ' || s[k - 1] == '\t'))
+            k--;
+        if (k == len && k > 0 && memcmp(s, role, len) == 0)
+            return 1;
+        if (!e)
+            return 0;
+        p = e + 1;
+    }
+}
+
+/* ---------------------------------------------------------------- time -- */
+
+int64_t cs_now(const chatseal_options *opt)
+{
+    if (opt && opt->now > 0)
+        return opt->now;
+    return (int64_t)time(NULL);
+}

@@ -1,0 +1,293 @@
+/*
+ * verify.c -- verification of conversation and message tokens (FORMAT.md §5)
+ * and the diagnosis of a failure (§5.1).
+ *
+ * The verdict comes from the 32-byte tag alone, compared in constant time.
+ * Only when it fails does the diagnosis run: it recomputes each presented
+ * message's 8-byte locator and compares the sequence with the token's roles
+ * and locators to name *what* happened (truncated, deleted, inserted,
+ * reordered, role or content changed) and *where*.  Diagnosis can only make
+ * an invalid verdict more precise, never turn it into a valid one.
+ *
+ * Past the signed prefix nothing is signed, so what may follow is a policy:
+ * the caller names the roles a client may add (user, tool); anything else,
+ * above all a forged assistant turn, is refused before anyone re-signs it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "internal.h"
+
+/* Reorder diagnosis is quadratic; beyond this it is skipped (the verdict
+ * is then content_changed or role_changed, still at the first index). */
+#define CS_REORDER_MAX 4096
+
+struct cs_diag {
+    const cs_token *t;
+    const chatseal_conv *conv;
+    size_t n, m;
+    const uint8_t **L; /* L[j]: locator of signed j, NULL if not located */
+    uint8_t *P;        /* P + 8 i: locator of presented i */
+};
+
+static int cs_match(const struct cs_diag *d, size_t i, size_t j)
+{
+    if (d->conv->msgs[i].code != d->t->roles[j])
+        return 0;
+    return !d->L[j] || CRYPTO_memcmp(d->P + i * CHATSEAL_LOCATORBYTES, d->L[j],
+                                     CHATSEAL_LOCATORBYTES) == 0;
+}
+
+/*
+ * Not one presented message carries a locator of the token: the token was
+ * made with another key of the same id, or for another history altogether.
+ * Naming an index would be a guess, so the verdict stays invalid_signature.
+ */
+static int cs_nothing_matches(const struct cs_diag *d)
+{
+    size_t located = 0;
+    for (size_t j = 0; j < d->n; j++) {
+        if (!d->L[j])
+            continue;
+        located++;
+        for (size_t i = 0; i < d->m; i++)
+            if (CRYPTO_memcmp(d->P + i * CHATSEAL_LOCATORBYTES, d->L[j],
+                              CHATSEAL_LOCATORBYTES) == 0)
+                return 0;
+    }
+    return located >= 2 && d->m > 0;
+}
+
+/* The first rule of §5.1 that applies; sets *index. */
+static chatseal_error cs_diagnose_rules(const struct cs_diag *d, long *index)
+{
+    size_t n = d->n, m = d->m, i, j, k;
+    if (cs_nothing_matches(d)) {
+        *index = -1;
+        return CHATSEAL_E_INVALID_SIGNATURE;
+    }
+    if (m < n) {
+        for (i = 0; i < m && cs_match(d, i, i); i++)
+            ;
+        if (i == m) {
+            *index = (long)m;
+            return CHATSEAL_E_TRUNCATED;
+        }
+        long removed = -1;
+        for (i = 0, j = 0; j < n; j++) {
+            if (i < m && cs_match(d, i, j))
+                i++;
+            else if (removed < 0)
+                removed = (long)j;
+        }
+        if (i == m) {
+            *index = removed;
+            return CHATSEAL_E_MESSAGE_DELETED;
+        }
+    }
+    /* k: the first position where presented and signed differ */
+    size_t lim = m < n ? m : n;
+    for (k = 0; k < lim && cs_match(d, k, k); k++)
+        ;
+    if (m >= n + 1 && k < n) {
+        int unknown = 1;
+        for (j = 0; j < n && unknown; j++)
+            unknown = !cs_match(d, k, j);
+        for (i = k; unknown && i < n; i++)
+            unknown = cs_match(d, i + 1, i);
+        if (unknown) {
+            *index = (long)k;
+            return CHATSEAL_E_MESSAGE_INSERTED;
+        }
+    }
+    /* one deleted in the middle, new turns after it (k = n-1 is far more
+     * likely an edit of the last message, so it is not read as a deletion) */
+    if (m >= n && n >= 2 && k < n - 1) {
+        for (i = k; i < n - 1 && cs_match(d, i, i + 1); i++)
+            ;
+        /* ...unless the "deleted" message reappears right after: a move */
+        if (i == n - 1 && !cs_match(d, n - 1, k)) {
+            *index = (long)k;
+            return CHATSEAL_E_MESSAGE_DELETED;
+        }
+    }
+    if (m >= n && k < n && n <= CS_REORDER_MAX) {
+        unsigned char *used = calloc(n, 1);
+        int perm = used != NULL;
+        for (i = 0; perm && i < n; i++) {
+            for (j = 0; j < n && (used[j] || !cs_match(d, i, j)); j++)
+                ;
+            if (j == n)
+                perm = 0;
+            else
+                used[j] = 1;
+        }
+        free(used);
+        if (perm) {
+            *index = (long)k;
+            return CHATSEAL_E_REORDERED;
+        }
+    }
+    for (i = 0; i < lim; i++)
+        if (d->conv->msgs[i].code != d->t->roles[i]) {
+            *index = (long)i;
+            return CHATSEAL_E_ROLE_CHANGED;
+        }
+    if (k < lim) {
+        *index = (long)k;
+        return CHATSEAL_E_CONTENT_CHANGED;
+    }
+    *index = -1;
+    return CHATSEAL_E_INVALID_SIGNATURE;
+}
+
+static chatseal_error cs_diagnose(const cs_token *t, const chatseal_conv *conv,
+                                  cs_mac *mac, chatseal_report *r)
+{
+    size_t n = (size_t)t->n, m = conv->n;
+    if (!t->roles) /* compact: nothing to locate with */
+        return m < n ? cs_report_set(r, CHATSEAL_E_COUNT_MISMATCH, (long)m)
+                     : cs_report_set(r, CHATSEAL_E_INVALID_SIGNATURE, -1);
+    struct cs_diag d = {t, conv, n, m, NULL, NULL};
+    d.L = calloc(n ? n : 1, sizeof *d.L);
+    d.P = malloc((m ? m : 1) * CHATSEAL_LOCATORBYTES);
+    chatseal_error e = CHATSEAL_E_NO_MEMORY;
+    if (!d.L || !d.P)
+        goto done;
+    for (size_t j = 0, q = 0; j < n; j++)
+        if (!t->ao || t->roles[j] == 'a')
+            d.L[j] = t->loc + CHATSEAL_LOCATORBYTES * q++;
+    for (size_t i = 0; i < m; i++)
+        if ((e = cs_locator(mac, conv->msgs[i].digest,
+                            d.P + i * CHATSEAL_LOCATORBYTES)))
+            goto done;
+    for (size_t i = 0; i < m && i < n; i++)
+        if (!cs_match(&d, i, i) && !cs_report_add_tampered(r, i)) {
+            e = CHATSEAL_E_NO_MEMORY;
+            goto done;
+        }
+    long index = -1;
+    e = cs_diagnose_rules(&d, &index);
+    e = cs_report_set(r, e, index);
+done:
+    free(d.L);
+    free(d.P);
+    return e;
+}
+
+/* Step 7: what follows the signed prefix. */
+static chatseal_error cs_check_tail(const chatseal_conv *conv, size_t n,
+                                    const chatseal_options *opt,
+                                    chatseal_report *r)
+{
+    const char *allowed = opt ? opt->tail_roles : NULL;
+    if (conv->n > n && !allowed)
+        return cs_report_set(r, CHATSEAL_E_COUNT_MISMATCH, (long)n);
+    for (size_t i = n; i < conv->n; i++)
+        if (!cs_role_in_list(allowed, conv->roles.p + conv->msgs[i].role_off,
+                             conv->msgs[i].role_len))
+            return cs_report_set(r, CHATSEAL_E_ROLE_NOT_ALLOWED, (long)i);
+    return CHATSEAL_OK;
+}
+
+/* Step 1: no token. */
+static chatseal_error cs_verify_fresh(const chatseal_conv *conv,
+                                      const chatseal_options *opt,
+                                      chatseal_report *r)
+{
+    const char *fresh = opt ? opt->fresh_roles : NULL;
+    if (!fresh)
+        return cs_report_set(r, CHATSEAL_E_MISSING_SIGNATURE, -1);
+    for (size_t i = 0; i < conv->n; i++)
+        if (!cs_role_in_list(fresh, conv->roles.p + conv->msgs[i].role_off,
+                             conv->msgs[i].role_len))
+            return cs_report_set(r, CHATSEAL_E_MISSING_SIGNATURE, (long)i);
+    return cs_report_set(r, CHATSEAL_OK, -1);
+}
+
+static chatseal_error cs_verify_chain(const chatseal_keyring *ring,
+                                      const chatseal_conv *conv,
+                                      const char *token, const char *typ,
+                                      const chatseal_options *opt,
+                                      chatseal_report *r)
+{
+    if (r)
+        cs_report_reset(r);
+    if (!conv)
+        return cs_report_set(r, CHATSEAL_E_INVALID_ARGUMENT, -1);
+    if (!token || !*token)
+        return cs_verify_fresh(conv, opt, r);
+    if (!ring)
+        return cs_report_set(r, CHATSEAL_E_NO_KEY, -1);
+    cs_token t;
+    chatseal_error e = cs_token_decode(token, &t);
+    if (e)
+        return cs_report_set(r, e, -1);
+    cs_report_token(r, &t);
+    const cs_key *key = NULL;
+    cs_mac mac = {0};
+    e = cs_token_admit(ring, &t, typ, opt, &key, &mac, r);
+    if (e)
+        goto done;
+    size_t n = (size_t)t.n;
+    const char *cid, *prn, *pur;
+    uint8_t s[CHATSEAL_DIGESTBYTES], tag[CHATSEAL_TAGBYTES];
+    int ok = 0;
+    if ((e = cs_binding_inputs(opt, &cid, &prn, &pur)))
+        goto done;
+    if (conv->n >= n) {
+        if ((e = cs_conv_chain(conv, n, s)) ||
+            (e = cs_tag(&mac, typ, t.header, t.header_len, cid, prn, s,
+                        sizeof s, tag)))
+            goto done;
+        ok = CRYPTO_memcmp(tag, t.payload, CHATSEAL_TAGBYTES) == 0;
+    }
+    if (!ok) {
+        e = cs_diagnose(&t, conv, &mac, r);
+        goto done;
+    }
+    if (r)
+        r->chain_valid = 1;
+    if ((e = cs_check_tail(conv, n, opt, r)))
+        goto done;
+    e = cs_report_set(r, cs_token_times(&t, opt), -1);
+done:
+    cs_mac_end(&mac);
+    cs_token_clear(&t);
+    if (r && r->code != e)
+        cs_report_set(r, e, -1);
+    return e;
+}
+
+chatseal_error chatseal_verify(const chatseal_keyring *ring,
+                               const chatseal_conv *conv, const char *token,
+                               const chatseal_options *opt,
+                               chatseal_report *report)
+{
+    return cs_verify_chain(ring, conv, token, CS_TYP_CONV, opt, report);
+}
+
+chatseal_error chatseal_message_verify(const chatseal_keyring *ring,
+                                       const char *msg_json, size_t len,
+                                       const char *token,
+                                       const chatseal_options *opt,
+                                       chatseal_report *report)
+{
+    if (report)
+        cs_report_reset(report);
+    if (!msg_json && len)
+        return cs_report_set(report, CHATSEAL_E_INVALID_ARGUMENT, -1);
+    chatseal_conv *conv = NULL;
+    chatseal_error e = cs_conv_single(msg_json ? msg_json : "", len, &conv);
+    if (e)
+        return cs_report_set(report, e, -1);
+    /* one message, exactly: no fresh or tail policy applies */
+    chatseal_options o = opt ? *opt : (chatseal_options){0};
+    o.tail_roles = NULL;
+    o.fresh_roles = NULL;
+    e = cs_verify_chain(ring, conv, token, CS_TYP_MSG, &o, report);
+    chatseal_conv_free(conv);
+    return e;
+}
