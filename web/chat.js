@@ -34,6 +34,7 @@
         rejection: $('rejection'), rejKind: $('rejection-kind'),
         rejTitle: $('rejection-title'), rejCode: $('rejection-code'),
         rejExplain: $('rejection-explain'), rejMessage: $('rejection-message'),
+        rejWhere: $('rejection-where'),
         rejStatus: $('rejection-status'), rejHint: $('rejection-hint'),
         rejRestore: $('rejection-restore'), rejNew: $('rejection-new'),
         composer: $('composer'), input: $('composer-input'), send: $('send'),
@@ -260,6 +261,13 @@
                 : ch.edited ? 'changed in this browser' : 'added in this browser';
             const li = messageItem(m, i, flag);
             li.dataset.index = String(i);
+            if (state.refused && state.refused.where.includes(i)) {
+                li.classList.add('msg-refused');
+                const f = document.createElement('span');
+                f.className = 'msg-flag msg-flag-refused';
+                f.textContent = 'pointed out by the gateway';
+                li.querySelector('.msg-meta').appendChild(f);
+            }
             frag.appendChild(li);
         });
         for (const p of pending || []) frag.appendChild(p);
@@ -412,9 +420,31 @@
 
     /* ---- rejection ---------------------------------------------------- */
 
-    function showRefusal(code, message, httpStatus) {
+    /* The message indices the gateway's report points at (0-based, in the
+     * request that was sent: the stored history plus the new message). */
+    function reportIndices(report, sent) {
+        if (!report) return [];
+        const ok = (i) => Number.isInteger(i) && i >= 0 && i < sent;
+        let list = Array.isArray(report.tampered_indices) ? report.tampered_indices.filter(ok) : [];
+        if (!list.length && ok(report.index)) list = [report.index];
+        return [...new Set(list)].sort((a, b) => a - b).slice(0, 50);
+    }
+
+    function whereText(indices, sent) {
+        if (!indices.length) return '';
+        const names = indices.map((i) => '#' + (i + 1) + (i === sent - 1 ? ' (the message you just sent)' : ''));
+        const list = names.length === 1 ? names[0]
+            : names.slice(0, -1).join(', ') + ' and ' + names[names.length - 1];
+        return 'Where: the gateway points at ' + (names.length === 1 ? 'message ' : 'messages ') + list +
+            ' as numbered on this page (its own message counts from 0).';
+    }
+
+    function showRefusal(code, message, httpStatus, report, sent) {
         const e = explain(code);
-        state.refused = { code, title: e.title, text: e.text, kind: e.kind };
+        const where = reportIndices(report, sent || 0);
+        state.refused = { code, title: e.title, text: e.text, kind: e.kind, where };
+        el.rejWhere.textContent = whereText(where, sent || 0);
+        el.rejWhere.hidden = !where.length;
         el.rejection.dataset.kind = e.kind;
         el.rejKind.textContent = e.kind === 'tamper' ? 'Tampering detected – the gateway refused this conversation'
             : e.kind === 'service' ? 'The message could not be answered'
@@ -440,10 +470,11 @@
     /* ---- talking to the gateway --------------------------------------- */
 
     class GatewayError extends Error {
-        constructor(code, message, status) {
+        constructor(code, message, status, report) {
             super(message);
             this.code = code;
             this.status = status;
+            this.report = report || null;
         }
     }
 
@@ -451,7 +482,8 @@
         const err = obj && obj.error && typeof obj.error === 'object' ? obj.error : {};
         const code = typeof err.code === 'string' && err.code ? err.code
             : typeof err.type === 'string' && err.type ? err.type : 'unknown';
-        return new GatewayError(code, typeof err.message === 'string' ? err.message : '', status);
+        const report = err.report && typeof err.report === 'object' && !Array.isArray(err.report) ? err.report : null;
+        return new GatewayError(code, typeof err.message === 'string' ? err.message : '', status, report);
     }
 
     function checkSigned(seal) {
@@ -604,7 +636,7 @@
             if (!el.input.value) el.input.value = text;
             render();
             announce('The message was not accepted (' + err.code + ').');
-            showRefusal(err.code, err.message, err.status);
+            showRefusal(err.code, err.message, err.status, err.report, outgoing.length);
         }
     }
 
@@ -637,6 +669,7 @@
     }
 
     function tampered(what) {
+        if (state.refused) state.refused.where = []; /* they pointed into the old history */
         save();
         el.editContent.value = '';
         render();

@@ -113,6 +113,19 @@ static chatseal_error cs_diagnose_rules(const struct cs_diag *d, long *index)
             return CHATSEAL_E_MESSAGE_DELETED;
         }
     }
+    /* the signed tail from k is gone and new turns stand in its place: a
+     * truncation followed by a new turn, not an edit (an edit keeps the role)
+     */
+    if (m >= n && k > 0 && k < n && d->conv->msgs[k].code != d->t->roles[k]) {
+        int gone = 1;
+        for (i = k; i < m && gone; i++)
+            for (j = k; j < n && gone; j++)
+                gone = !cs_match(d, i, j);
+        if (gone) {
+            *index = (long)k;
+            return CHATSEAL_E_TRUNCATED;
+        }
+    }
     if (m >= n && k < n && n <= CS_REORDER_MAX) {
         unsigned char *used = calloc(n, 1);
         int perm = used != NULL;
