@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pkgs=(build-essential pkg-config meson ninja-build clang
-      libssl-dev libjansson-dev libevent-dev
+      libssl-dev libjansson-dev libevent-dev libhiredis-dev redis-server
       python3 curl openssl ca-certificates
       nodejs chromium)
 if [ "${1:-}" = "--bench" ]; then

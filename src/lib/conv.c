@@ -199,27 +199,35 @@ chatseal_error chatseal_conv_parse(const char *json, size_t len,
 
 /*
  * Appends messages given as text: an array of message objects, or (wrap)
- * one message object, which is scanned as "[" text "]" and must then hold
- * exactly one message, so that text like `{..},{..}` cannot smuggle in two.
- * Nothing changes in conv unless every message is good.
+ * one message object.  A single object is first canonicalized on its own, so
+ * that its JSON errors are the ones any JSON text gets (trailing_data, not a
+ * syntax error of some wrapper), and then its canonical form -- exactly one
+ * value -- is scanned as "[" canon "]": text like `{..},{..}` can never
+ * smuggle in two messages.  Nothing changes in conv unless all is good.
  */
 static chatseal_error cs_conv_add(chatseal_conv *conv, const char *json,
                                   size_t len, int wrap)
 {
     size_t n0 = conv->n, r0 = conv->roles.n, a0 = conv->appended.n;
     cs_buf wrapped = {0};
-    if (wrap) {
-        cs_buf_putc(&wrapped, '[');
-        cs_buf_put(&wrapped, json, len);
-        cs_buf_putc(&wrapped, ']');
-        if (wrapped.oom)
-            return CHATSEAL_E_NO_MEMORY;
-        json = wrapped.p;
-        len = wrapped.n;
-    }
     cs_fc *fc = cs_fc_new();
-    chatseal_error e = CHATSEAL_E_NO_MEMORY;
-    if (fc) {
+    chatseal_error e = fc ? CHATSEAL_OK : CHATSEAL_E_NO_MEMORY;
+    if (!e && wrap) {
+        e = cs_fc_canonicalize(fc, json, len, conv->max_depth, NULL, NULL);
+        size_t cl = 0;
+        const char *canon = e ? NULL : cs_fc_output(fc, &cl);
+        if (!e && (!cl || canon[0] != '{'))
+            e = CHATSEAL_E_INVALID_MESSAGE;
+        if (!e) {
+            cs_buf_putc(&wrapped, '[');
+            cs_buf_put(&wrapped, canon, cl);
+            cs_buf_putc(&wrapped, ']');
+            e = wrapped.oom ? CHATSEAL_E_NO_MEMORY : CHATSEAL_OK;
+            json = wrapped.p;
+            len = wrapped.n;
+        }
+    }
+    if (!e) {
         size_t depth = conv->max_depth;
         conv->max_depth = depth + (size_t)wrap;
         e = cs_conv_scan(conv, fc, json, len, &conv->appended);
@@ -234,6 +242,8 @@ static chatseal_error cs_conv_add(chatseal_conv *conv, const char *json,
         conv->roles.n = r0;
         conv->appended.n = a0;
         conv->roles.oom = conv->appended.oom = 0;
+        if (conv->appended.p)
+            conv->appended.p[a0] = '\0';
     }
     return e;
 }

@@ -213,11 +213,9 @@ chatseal_error chatseal_report_json(const chatseal_report *r, char **out)
         cs_buf_json_string(&b, r->kid, strlen(r->kid));
     else
         cs_buf_puts(&b, "null");
-    cs_buf_printf(&b, ",\"iat\":%lld,\"exp\":", (long long)r->iat);
-    if (r->exp)
-        cs_buf_printf(&b, "%lld}", (long long)r->exp);
-    else
-        cs_buf_puts(&b, "null}");
+    /* exp 0 = no expiry, as chatseal_report_exp says */
+    cs_buf_printf(&b, ",\"iat\":%lld,\"exp\":%lld}", (long long)r->iat,
+                  (long long)r->exp);
     *out = cs_buf_take(&b, NULL);
     return *out ? CHATSEAL_OK : CHATSEAL_E_NO_MEMORY;
 }

@@ -250,8 +250,9 @@ chatseal_error chatseal_extend(const chatseal_keyring *ring,
     /* never sign what was not verified: only the reply is added here */
     if (new_json && new_len &&
         (e = cs_conv_append_any(conv, new_json, new_len)))
-        return e;
-    return cs_sign_chain(ring, conv, conv->n, opt, CS_TYP_CONV, h1);
+        return cs_report_set(report, e, -1);
+    e = cs_sign_chain(ring, conv, conv->n, opt, CS_TYP_CONV, h1);
+    return e ? cs_report_set(report, e, -1) : CHATSEAL_OK;
 }
 
 chatseal_error chatseal_message_sign(const chatseal_keyring *ring,

@@ -177,6 +177,15 @@ static void test_rfc8785(cs_fc *fc)
         CHECK(e == CHATSEAL_OK && out_len == exp_len &&
                   memcmp(out, exp, exp_len) == 0,
               "RFC 8785 vector %s", names[i]);
+        {
+            char *ref = NULL;
+            size_t rl = 0;
+            e = cs_canonicalize_reference(in, in_len, 0, &ref, &rl);
+            CHECK(e == CHATSEAL_OK && rl == exp_len &&
+                      memcmp(ref, exp, exp_len) == 0,
+                  "RFC 8785 vector %s (reference)", names[i]);
+            chatseal_free(ref);
+        }
         free(in);
         free(exp);
     }
@@ -276,6 +285,28 @@ static const struct tcase cases[] = {
     {"{} {}", 0, TRAIL, NULL},
     {"[]]", 0, TRAIL, NULL},
     {"\"a\"x", 0, TRAIL, NULL},
+    /* raw NUL bytes: never dropped (jansson loses one it reads ahead, the
+     * reference path works around that) */
+    {"[1\0]", 4, MAL, NULL},
+    {"1\0", 2, TRAIL, NULL},
+    {"[true\0]", 7, MAL, NULL},
+    {"\0", 1, MAL, NULL},
+    /* U+0000 in a member name: malformed_json (jansson cannot hold it);
+     * in a value it is fine */
+    {"{\"\\u0000\":1}", 0, MAL, NULL},
+    {"{\"a\":1,\"a\":2,\"\\u0000\":3}", 0, DUP, NULL},
+    {"{\"a\":\"\\u0000\"}", 0, OK, "{\"a\":\"\\u0000\"}"},
+    /* the first error in reading order wins */
+    {"[\"\\ud800\", 1e999]", 0, LONE, NULL},
+    {"[1e999, \"\\ud800\"]", 0, NUM, NULL},
+    {"[\"\\ud800\x01\"]", 0, CTL, NULL},
+    {"[\"\\ud800\xff\"]", 0, UTF, NULL},
+    {"{\"a\":1,\"a\":\"\x01\"}", 0, DUP, NULL},
+    {"[1 \"\\ud800\"]", 0, LONE, NULL},
+    {"1 \"abc", 0, MAL, NULL},
+    {"1 1e999", 0, NUM, NULL},
+    {"1 \xff", 0, UTF, NULL},
+    {"[1\xff]", 0, UTF, NULL},
 };
 
 static void test_cases(cs_fc *fc, cs_fc *port)
@@ -324,6 +355,39 @@ static void test_depth(cs_fc *fc, cs_fc *port)
     differential(fc, port, b.p, b.n);
     CHECK(cs_fc_canonicalize(fc, b.p, b.n, 65, NULL, NULL) == OK,
           "max_depth 65 allows 65");
+    {
+        /* too_deep against other errors, in reading order, at depth 2 */
+        static const struct {
+            const char *in;
+            chatseal_error want;
+        } dc[] = {
+            {"[[1]]", OK},
+            {"[[[1]]]", DEEP},
+            {"[[[", DEEP},
+            {"[[{}]]", DEEP},
+            {"[\"\\ud800\",[[1]]]", LONE},
+            {"[[1],[[\"\\ud800\"]]]", DEEP},
+            {"{\"a\":1,\"a\":[[1]]}", DUP},
+            {"{\"a\" [[1]]}", MAL},
+            {"[[1 [", MAL},
+            {"[] [[[", TRAIL},
+            {"[\"[[[\\\"[[\"]", OK},
+            {"[\"\\\\\",[[1]]]", DEEP},
+        };
+        for (i = 0; i < (int)(sizeof dc / sizeof *dc); i++) {
+            char *ref = NULL;
+            size_t n = strlen(dc[i].in), rl = 0;
+            chatseal_error e =
+                cs_fc_canonicalize(fc, dc[i].in, n, 2, NULL, NULL);
+            chatseal_error er =
+                cs_canonicalize_reference(dc[i].in, n, 2, &ref, &rl);
+            CHECK(e == dc[i].want && er == dc[i].want,
+                  "depth case %d: want %s, fast %s, reference %s", i,
+                  chatseal_error_name(dc[i].want), chatseal_error_name(e),
+                  chatseal_error_name(er));
+            chatseal_free(ref);
+        }
+    }
     /* 100000 levels: no recursion, a clean too_deep */
     b.n = 0;
     for (i = 0; i < 100000; i++)
@@ -639,6 +703,24 @@ static void test_conv(cs_fc *fc)
                   rl == len && memcmp(ref, out, rl) == 0,
               "conversation canonical text");
         chatseal_free(ref);
+    }
+    {
+        /* the root members outlive cs_fc_take_output (what conv.c does:
+         * take the text, then read the members out of it) */
+        size_t tl = 0;
+        char *taken = cs_fc_take_output(fc, &tl);
+        const cs_fc_member *tm = NULL;
+        size_t tn = cs_fc_root_members(fc, &tm);
+        CHECK(taken && tl == len && tn == 4 && tm, "members after take");
+        for (i = 0; taken && i < tn; i++)
+            if (tm[i].name_len == 5 && memcmp(tm[i].name, "model", 5) == 0)
+                CHECK(tm[i].value_len == 3 &&
+                          memcmp(taken + tm[i].value_off, "\"m\"", 3) == 0,
+                      "model member after take");
+        free(taken);
+        CHECK(cs_fc_canonicalize(fc, "[]", 2, 0, NULL, NULL) == OK &&
+                  cs_fc_root_members(fc, &tm) == 0,
+              "no members after the next run");
     }
     free(s.canon.p);
     free(s.roles.p);
