@@ -124,7 +124,8 @@ static int add_tool_calls(cs_assembly *a, json_t *calls)
     json_t *c;
     if (!json_is_array(calls))
         return json_is_null(calls) ? 0 : -1;
-    json_array_foreach(calls, i, c) {
+    json_array_foreach(calls, i, c)
+    {
         if (!json_is_object(c))
             return -1;
         json_t *ix = json_object_get(c, "index");
@@ -182,9 +183,8 @@ int cs_assembly_add(cs_assembly *a, json_t *chunk)
         a->id = strdup(json_is_string(id) ? json_string_value(id) : "");
         a->model =
             strdup(json_is_string(model) ? json_string_value(model) : "");
-        a->created = json_is_number(created)
-                         ? (long long)json_number_value(created)
-                         : 0;
+        a->created =
+            json_is_number(created) ? (long long)json_number_value(created) : 0;
         if (!a->id || !a->model)
             return -1;
     }
@@ -195,7 +195,8 @@ int cs_assembly_add(cs_assembly *a, json_t *chunk)
         return -1;
     size_t i;
     json_t *ch;
-    json_array_foreach(choices, i, ch) {
+    json_array_foreach(choices, i, ch)
+    {
         if (!json_is_object(ch))
             return -1;
         json_t *ix = json_object_get(ch, "index");

@@ -49,8 +49,8 @@
 #include "sse.h"
 #include "upstream.h"
 
-#define HEADER_TOKEN_MAX 8192    /* longer tokens: body field only */
-#define PAUSE_AT (1024 * 1024)   /* client output backlog that pauses reads */
+#define HEADER_TOKEN_MAX 8192      /* longer tokens: body field only */
+#define PAUSE_AT (1024 * 1024)     /* client output backlog that pauses reads */
 #define PASS_MAX (4 * 1024 * 1024) /* error bodies passed through */
 
 enum mode { M_HEAD, M_JSON, M_SSE, M_PASS, M_DRAIN };
@@ -251,11 +251,10 @@ static void finish_json(chat *c)
     char *canon = NULL, *token = NULL;
     size_t clen = 0;
     char why[200];
-    chatseal_error err = chatseal_canonicalize(body ? body : "", len, 0,
-                                               &canon, &clen);
+    chatseal_error err =
+        chatseal_canonicalize(body ? body : "", len, 0, &canon, &clen);
     if (err != CHATSEAL_OK) {
-        snprintf(why, sizeof why,
-                 "the upstream reply is not strict JSON (%s)",
+        snprintf(why, sizeof why, "the upstream reply is not strict JSON (%s)",
                  chatseal_error_name(err));
         answer_error(c, CHATSEAL_E_UPSTREAM_ERROR, why);
         return;
@@ -276,9 +275,10 @@ static void finish_json(chat *c)
         snprintf(why, sizeof why,
                  "the upstream's message cannot be signed (%s)",
                  chatseal_error_name(err));
-        answer_error(c, err == CHATSEAL_E_NO_MEMORY || err == CHATSEAL_E_CRYPTO
-                            ? err
-                            : CHATSEAL_E_UPSTREAM_ERROR,
+        answer_error(c,
+                     err == CHATSEAL_E_NO_MEMORY || err == CHATSEAL_E_CRYPTO
+                         ? err
+                         : CHATSEAL_E_UPSTREAM_ERROR,
                      why);
         return;
     }
@@ -322,16 +322,15 @@ static void finish_stream(chat *c)
     char *msg = cs_assembly_message(c->as);
     char *canon = NULL, *token = NULL;
     size_t clen = 0;
-    chatseal_error err = msg ? chatseal_canonicalize(msg, strlen(msg), 0,
-                                                     &canon, &clen)
-                             : CHATSEAL_E_NO_MEMORY;
+    chatseal_error err =
+        msg ? chatseal_canonicalize(msg, strlen(msg), 0, &canon, &clen)
+            : CHATSEAL_E_NO_MEMORY;
     if (err == CHATSEAL_OK)
         err = sign_reply(c, canon, clen, &token);
     free(msg);
     if (err != CHATSEAL_OK) {
         char why[160];
-        snprintf(why, sizeof why,
-                 "the streamed message cannot be signed (%s)",
+        snprintf(why, sizeof why, "the streamed message cannot be signed (%s)",
                  chatseal_error_name(err));
         chatseal_free(canon);
         stream_error(c, CHATSEAL_E_UPSTREAM_ERROR, why, 1);
@@ -436,8 +435,8 @@ static int on_event(void *arg, const char *raw, size_t rawlen,
 static int skip_upstream_header(const cs_headers *h, const char *name)
 {
     static const char *const skip[] = {
-        "Content-Length", "Content-Type", "Chatseal-Token", "Date",
-        "Server", "X-Request-Id", "Content-Encoding"};
+        "Content-Length", "Content-Type", "Chatseal-Token",  "Date",
+        "Server",         "X-Request-Id", "Content-Encoding"};
     for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++)
         if (!strcasecmp(name, skip[i]))
             return 1;
@@ -496,8 +495,8 @@ static void on_body(void *arg, const char *data, size_t len)
     chat *c = arg;
     c->busy++;
     if (c->mode == M_JSON || c->mode == M_PASS) {
-        size_t max = c->mode == M_PASS ? PASS_MAX
-                                       : (size_t)c->gw->cfg.max_response;
+        size_t max =
+            c->mode == M_PASS ? PASS_MAX : (size_t)c->gw->cfg.max_response;
         if (evbuffer_get_length(c->buf) + len > max) {
             stop_upstream(c);
             answer_error(c, CHATSEAL_E_UPSTREAM_ERROR,
@@ -606,8 +605,8 @@ static void start_upstream(cs_req *r, chat *c, const char *method,
     r->on_abort = on_abort;
     r->on_drain = on_drain;
     c->t_sent = cs_now_ns();
-    c->up = c->buf ? cs_upstream_request(c->gw->upstream, method, r->target,
-                                         &h, body, len, &chat_cbs, c)
+    c->up = c->buf ? cs_upstream_request(c->gw->upstream, method, r->target, &h,
+                                         body, len, &chat_cbs, c)
                    : NULL;
     cs_headers_clear(&h);
     if (!c->up) {
@@ -635,19 +634,28 @@ void cs_chat_handle(cs_req *r)
     const char *body = (const char *)evbuffer_pullup(r->body, -1);
     if (!body)
         body = "";
+    /* one more than --max-messages: the conversation must have room for
+     * the reply that will be appended and signed */
+    chatseal_limits lim = {(size_t)gw->cfg.max_messages + 1, 0};
+    chatseal_conv *conv = NULL;
+    chatseal_error err = chatseal_conv_parse(body, len, &lim, &conv);
+    if (err == CHATSEAL_OK &&
+        chatseal_conv_count(conv) > (size_t)gw->cfg.max_messages) {
+        chatseal_conv_free(conv);
+        err = CHATSEAL_E_TOO_MANY_MESSAGES;
+    }
+    if (err != CHATSEAL_OK) {
+        cs_req_error(r, err, NULL);
+        return;
+    }
+    /* the library also takes a bare array; a chat request is an object */
     size_t i = 0;
     while (i < len && strchr(" \t\r\n", body[i]))
         i++;
-    if (i < len && body[i] != '{') {
+    if (i >= len || body[i] != '{') {
+        chatseal_conv_free(conv);
         cs_req_error(r, CHATSEAL_E_INVALID_REQUEST,
                      "the body must be a JSON object with a messages array");
-        return;
-    }
-    chatseal_limits lim = {(size_t)gw->cfg.max_messages, 0};
-    chatseal_conv *conv = NULL;
-    chatseal_error err = chatseal_conv_parse(body, len, &lim, &conv);
-    if (err != CHATSEAL_OK) {
-        cs_req_error(r, err, NULL);
         return;
     }
     chat *c = calloc(1, sizeof *c);
@@ -660,8 +668,7 @@ void cs_chat_handle(cs_req *r)
     c->conv = conv;
     c->mode = M_HEAD;
     const char *why = NULL;
-    if (cs_request_options(r, &c->opt, &c->cid, &c->prn, &why) !=
-        CHATSEAL_OK) {
+    if (cs_request_options(r, &c->opt, &c->cid, &c->prn, &why) != CHATSEAL_OK) {
         free_chat(c);
         cs_req_error(r, CHATSEAL_E_INVALID_REQUEST, why);
         return;

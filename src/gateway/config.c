@@ -38,8 +38,8 @@ static const struct opt opts[] = {
     {"upstream", "CHATSEAL_UPSTREAM", T_STR, O(upstream), NULL, "URL|mock",
      "OpenAI-compatible server, e.g. http://127.0.0.1:11434 or "
      "https://api.openai.com; \"mock\" is the built-in demo/test model"},
-    {"upstream-ca", "CHATSEAL_UPSTREAM_CA", T_STR, O(upstream_ca), NULL,
-     "FILE", "PEM CA bundle for an https upstream (default: system store)"},
+    {"upstream-ca", "CHATSEAL_UPSTREAM_CA", T_STR, O(upstream_ca), NULL, "FILE",
+     "PEM CA bundle for an https upstream (default: system store)"},
     {"key-file", "CHATSEAL_KEY_FILE", T_STR, O(key_file), NULL, "FILE",
      "key ring file (KID:KEY lines; the last key signs); reloaded on SIGHUP. "
      "CHATSEAL_KEYS may hold the ring text instead"},
@@ -82,11 +82,10 @@ static const struct opt opts[] = {
      "largest request body (413 too_large)"},
     {"max-messages", "CHATSEAL_MAX_MESSAGES", T_INT, O(max_messages), "2000",
      "N", "most messages in one request (413 too_many_messages)"},
-    {"max-header", "CHATSEAL_MAX_HEADER", T_SIZE, O(max_header), "64K",
-     "SIZE", "largest request head (431 too_large)"},
-    {"max-connections", "CHATSEAL_MAX_CONNECTIONS", T_INT,
-     O(max_connections), "1024", "N",
-     "most open client connections (503 overloaded)"},
+    {"max-header", "CHATSEAL_MAX_HEADER", T_SIZE, O(max_header), "64K", "SIZE",
+     "largest request head (431 too_large)"},
+    {"max-connections", "CHATSEAL_MAX_CONNECTIONS", T_INT, O(max_connections),
+     "1024", "N", "most open client connections (503 overloaded)"},
     {"max-response", "CHATSEAL_MAX_RESPONSE", T_SIZE, O(max_response), "64M",
      "SIZE", "largest upstream reply or stream event (502 upstream_error)"},
     {"header-timeout", "CHATSEAL_HEADER_TIMEOUT", T_SECS, O(header_timeout),
@@ -95,8 +94,8 @@ static const struct opt opts[] = {
      "DURATION", "time to send the request body (408 timeout)"},
     {"idle-timeout", "CHATSEAL_IDLE_TIMEOUT", T_SECS, O(idle_timeout), "60s",
      "DURATION", "keep-alive connection idle time"},
-    {"write-timeout", "CHATSEAL_WRITE_TIMEOUT", T_SECS, O(write_timeout),
-     "60s", "DURATION", "a client that reads nothing for this long is dropped"},
+    {"write-timeout", "CHATSEAL_WRITE_TIMEOUT", T_SECS, O(write_timeout), "60s",
+     "DURATION", "a client that reads nothing for this long is dropped"},
     {"upstream-connect-timeout", "CHATSEAL_UPSTREAM_CONNECT_TIMEOUT", T_SECS,
      O(upstream_connect_timeout), "5s", "DURATION",
      "connect + TLS handshake (502 upstream_unavailable)"},
@@ -104,8 +103,8 @@ static const struct opt opts[] = {
      O(upstream_timeout), "120s", "DURATION",
      "upstream silence before the reply or between stream bytes (504 "
      "upstream_timeout)"},
-    {"drain-timeout", "CHATSEAL_DRAIN_TIMEOUT", T_SECS, O(drain_timeout),
-     "20s", "DURATION", "on SIGTERM, how long open requests may finish"},
+    {"drain-timeout", "CHATSEAL_DRAIN_TIMEOUT", T_SECS, O(drain_timeout), "20s",
+     "DURATION", "on SIGTERM, how long open requests may finish"},
     {"mock-delay", "CHATSEAL_MOCK_DELAY", T_SECS, O(mock_delay_ms), "30ms",
      "DURATION", "pause between streamed chunks of --upstream mock"},
     {"quiet", "CHATSEAL_QUIET", T_FLAG, O(quiet), NULL, NULL,
@@ -147,10 +146,17 @@ static int parse_int(const char *s, int64_t *out, int size)
     unsigned long long mult = 1;
     if (size && *end) {
         switch (toupper((unsigned char)*end)) {
-        case 'K': mult = 1024ull; break;
-        case 'M': mult = 1024ull * 1024; break;
-        case 'G': mult = 1024ull * 1024 * 1024; break;
-        default: return -1;
+        case 'K':
+            mult = 1024ull;
+            break;
+        case 'M':
+            mult = 1024ull * 1024;
+            break;
+        case 'G':
+            mult = 1024ull * 1024 * 1024;
+            break;
+        default:
+            return -1;
         }
         end++;
         if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0 ||
@@ -205,8 +211,8 @@ static int set_opt(cs_config *c, const struct opt *o, const char *val,
         return 0;
     }
     }
-    fprintf(err, "chatseal: invalid_argument: %s: invalid value \"%s\"\n",
-            from, val ? val : "");
+    fprintf(err, "chatseal: invalid_argument: %s: invalid value \"%s\"\n", from,
+            val ? val : "");
     return -1;
 }
 
@@ -222,8 +228,8 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
 {
     memset(c, 0, sizeof *c);
     for (size_t i = 0; i < NOPTS; i++)
-        if (opts[i].def && set_opt(c, &opts[i], opts[i].def,
-                                   opts[i].name, err) != 0)
+        if (opts[i].def &&
+            set_opt(c, &opts[i], opts[i].def, opts[i].name, err) != 0)
             return CS_CONFIG_ERROR;
     for (size_t i = 0; i < NOPTS; i++) {
         const char *v = getenv(opts[i].env);
@@ -235,16 +241,19 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
         if (!strcmp(a, "--help") || !strcmp(a, "-h"))
             return CS_CONFIG_HELP;
         if (strncmp(a, "--", 2) != 0) {
-            fprintf(err, "chatseal: invalid_argument: serve: unexpected "
-                         "argument \"%s\" (see chatseal serve --help)\n", a);
+            fprintf(err,
+                    "chatseal: invalid_argument: serve: unexpected "
+                    "argument \"%s\" (see chatseal serve --help)\n",
+                    a);
             return CS_CONFIG_ERROR;
         }
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         const struct opt *o = find_opt(name, nlen);
         if (!o) {
-            fprintf(err, "chatseal: invalid_argument: serve: unknown option "
-                         "\"%.*s\" (see chatseal serve --help)\n",
+            fprintf(err,
+                    "chatseal: invalid_argument: serve: unknown option "
+                    "\"%.*s\" (see chatseal serve --help)\n",
                     (int)(nlen + 2), a);
             return CS_CONFIG_ERROR;
         }
@@ -253,8 +262,10 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
             val = eq + 1;
         } else if (o->type != T_FLAG) {
             if (i + 1 >= argc) {
-                fprintf(err, "chatseal: invalid_argument: serve: --%s needs "
-                             "a value\n", o->name);
+                fprintf(err,
+                        "chatseal: invalid_argument: serve: --%s needs "
+                        "a value\n",
+                        o->name);
                 return CS_CONFIG_ERROR;
             }
             val = argv[++i];
@@ -265,10 +276,10 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
             return CS_CONFIG_ERROR;
     }
     /* empty strings mean "not set" for optional strings */
-    const char **strs[] = {&c->upstream_ca, &c->key_file, &c->ui,
-                           &c->tls_cert, &c->tls_key, &c->conversation_header,
-                           &c->principal_header, &c->purpose,
-                           &c->sidecar_secret_file};
+    const char **strs[] = {
+        &c->upstream_ca,      &c->key_file, &c->ui,
+        &c->tls_cert,         &c->tls_key,  &c->conversation_header,
+        &c->principal_header, &c->purpose,  &c->sidecar_secret_file};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (*strs[i] && !**strs[i])
             *strs[i] = NULL;
@@ -305,21 +316,22 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
 
 void cs_config_help(FILE *out)
 {
-    fputs(
-        "usage: chatseal serve --upstream URL|mock [options]\n"
-        "\n"
-        "An integrity gateway in front of an OpenAI-compatible chat server.\n"
-        "Clients POST /v1/chat/completions with the whole history and the\n"
-        "token of the previous turn (header Chatseal-Token or body field\n"
-        "chatseal_token); the gateway verifies it, forwards the canonical\n"
-        "request, and signs the reply (response header Chatseal-Token and\n"
-        "field \"chatseal\"; streams end with a chatseal chunk).\n"
-        "Also: POST /v1/chatseal/{sign,verify,extend,state/sign,state/verify,\n"
-        "state/seal,state/open}, GET /v1/models, /healthz, /metrics.\n"
-        "See docs/GATEWAY.md and docs/DEPLOY.md.\n"
-        "\n"
-        "Options (each also read from the environment variable shown):\n",
-        out);
+    fputs("usage: chatseal serve --upstream URL|mock [options]\n"
+          "\n"
+          "An integrity gateway in front of an OpenAI-compatible chat server.\n"
+          "Clients POST /v1/chat/completions with the whole history and the\n"
+          "token of the previous turn (header Chatseal-Token or body field\n"
+          "chatseal_token); the gateway verifies it, forwards the canonical\n"
+          "request, and signs the reply (response header Chatseal-Token and\n"
+          "field \"chatseal\"; streams end with a chatseal chunk).\n"
+          "Also: POST /v1/chatseal/{sign,verify,extend,message/sign,\n"
+          "message/verify,state/sign,state/verify,state/seal,state/open}\n"
+          "(sidecar), GET /v1/models, /healthz, /metrics, and with --ui the\n"
+          "chat page at /.\n"
+          "See docs/GATEWAY.md and docs/DEPLOY.md.\n"
+          "\n"
+          "Options (each also read from the environment variable shown):\n",
+          out);
     for (size_t i = 0; i < NOPTS; i++) {
         const struct opt *o = &opts[i];
         char lhs[80];
@@ -330,12 +342,14 @@ void cs_config_help(FILE *out)
             fprintf(out, " [default: %s]", *o->def ? o->def : "\"\"");
         fprintf(out, "\n      env %s\n", o->env);
     }
-    fputs("\n"
-          "Keys: --key-file FILE, CHATSEAL_KEY_FILE=FILE or CHATSEAL_KEYS=TEXT\n"
-          "(chatseal keygen makes a line).  Without a key chatseal serve exits\n"
-          "with status 2 (no_key) unless --dev is given.\n"
-          "Signals: SIGHUP reloads the key ring file; SIGTERM/SIGINT stop\n"
-          "accepting, let open requests finish (--drain-timeout), then exit.\n"
-          "Exit status: 0 after a clean stop, 2 on a usage or setup error.\n",
-          out);
+    fputs(
+        "\n"
+        "Keys: --key-file FILE, CHATSEAL_KEY_FILE=FILE or CHATSEAL_KEYS=TEXT\n"
+        "(chatseal keygen makes a line).  Without a key chatseal serve exits\n"
+        "with status 2 (no_key) unless --dev is given.\n"
+        "Signals: SIGHUP reloads the key ring and the sidecar secret;\n"
+        "SIGTERM/SIGINT stop accepting, let open requests finish\n"
+        "(--drain-timeout), then exit.\n"
+        "Exit status: 0 after a clean stop, 2 on a usage or setup error.\n",
+        out);
 }

@@ -98,7 +98,7 @@ char *cs_error_json(chatseal_error e, const char *message, const char *extra)
         return NULL;
     }
     if (extra) {
-        json_t *x = json_loads(extra, JSON_DECODE_INT_AS_REAL, NULL);
+        json_t *x = json_loads(extra, 0, NULL);
         if (json_is_object(x))
             json_object_update(err, x);
         json_decref(x);

@@ -33,8 +33,16 @@
 #define MAX_CHUNK_LINE 1024
 #define MAX_TRAILERS 16384
 
-enum { B_NONE, B_LENGTH, B_CHUNK_SIZE, B_CHUNK_DATA, B_CHUNK_CRLF,
-       B_TRAILERS, B_EOF, B_DONE };
+enum {
+    B_NONE,
+    B_LENGTH,
+    B_CHUNK_SIZE,
+    B_CHUNK_DATA,
+    B_CHUNK_CRLF,
+    B_TRAILERS,
+    B_EOF,
+    B_DONE
+};
 
 void cs_headers_init(cs_headers *h)
 {
@@ -139,10 +147,15 @@ int cs_http_list_has(const char *value, const char *token)
 
 int cs_http_is_hop_by_hop(const cs_headers *h, const char *name)
 {
-    static const char *const hop[] = {
-        "Connection", "Keep-Alive", "Proxy-Authenticate",
-        "Proxy-Authorization", "Proxy-Connection", "TE", "Trailer",
-        "Transfer-Encoding", "Upgrade"};
+    static const char *const hop[] = {"Connection",
+                                      "Keep-Alive",
+                                      "Proxy-Authenticate",
+                                      "Proxy-Authorization",
+                                      "Proxy-Connection",
+                                      "TE",
+                                      "Trailer",
+                                      "Transfer-Encoding",
+                                      "Upgrade"};
     for (size_t i = 0; i < sizeof hop / sizeof hop[0]; i++)
         if (strcasecmp(name, hop[i]) == 0)
             return 1;
@@ -182,8 +195,8 @@ static int is_tchar(unsigned char c)
 static int read_line(struct evbuffer *in, size_t budget, char **line,
                      size_t *len)
 {
-    struct evbuffer_ptr eol = evbuffer_search_eol(in, NULL, NULL,
-                                                  EVBUFFER_EOL_CRLF);
+    struct evbuffer_ptr eol =
+        evbuffer_search_eol(in, NULL, NULL, EVBUFFER_EOL_CRLF);
     if (eol.pos < 0)
         return evbuffer_get_length(in) > budget ? CS_HTTP_TOO_LARGE
                                                 : CS_HTTP_AGAIN;
@@ -268,9 +281,8 @@ int cs_http_read_head(cs_http_msg *m, struct evbuffer *in)
     for (;;) {
         char *line = NULL;
         size_t len = 0;
-        size_t budget = m->max_head > m->head_bytes
-                            ? m->max_head - m->head_bytes
-                            : 0;
+        size_t budget =
+            m->max_head > m->head_bytes ? m->max_head - m->head_bytes : 0;
         int rc = read_line(in, budget, &line, &len);
         if (rc != CS_HTTP_DONE) {
             if (rc == CS_HTTP_TOO_LARGE)
@@ -349,9 +361,8 @@ int cs_http_frame(cs_http_msg *m, int head_request)
     m->chunked = m->until_eof = 0;
     m->length = -1;
 
-    if (m->response &&
-        (head_request || m->status < 200 || m->status == 204 ||
-         m->status == 304)) {
+    if (m->response && (head_request || m->status < 200 || m->status == 204 ||
+                        m->status == 304)) {
         m->body_state = B_DONE;
         return CS_HTTP_DONE;
     }
@@ -403,8 +414,9 @@ static int parse_chunk_size(const char *l, uint64_t *out)
     for (; isxdigit((unsigned char)l[i]); i++) {
         if (i >= 15)
             return -1; /* over 2^60 */
-        int d = isdigit((unsigned char)l[i]) ? l[i] - '0'
-                                             : (tolower((unsigned char)l[i]) - 'a' + 10);
+        int d = isdigit((unsigned char)l[i])
+                    ? l[i] - '0'
+                    : (tolower((unsigned char)l[i]) - 'a' + 10);
         v = v * 16 + (uint64_t)d;
     }
     if (i == 0)
@@ -417,8 +429,8 @@ static int parse_chunk_size(const char *l, uint64_t *out)
     return 0;
 }
 
-int cs_http_read_body(cs_http_msg *m, struct evbuffer *in,
-                      struct evbuffer *out, int eof)
+int cs_http_read_body(cs_http_msg *m, struct evbuffer *in, struct evbuffer *out,
+                      int eof)
 {
     for (;;) {
         switch (m->body_state) {
@@ -494,29 +506,53 @@ int cs_http_read_body(cs_http_msg *m, struct evbuffer *in,
 const char *cs_http_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 415: return "Unsupported Media Type";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return status < 300 ? "OK" : status < 500 ? "Client Error"
-                                                       : "Server Error";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return status < 300   ? "OK"
+               : status < 500 ? "Client Error"
+                              : "Server Error";
     }
 }

@@ -79,8 +79,8 @@ int cs_http_read_head(cs_http_msg *m, struct evbuffer *in);
 int cs_http_frame(cs_http_msg *m, int head_request);
 /* Moves body bytes (decoded from chunked) from `in` to `out`.  `eof` says the
  * connection closed.  CS_HTTP_DONE once the body is complete. */
-int cs_http_read_body(cs_http_msg *m, struct evbuffer *in,
-                      struct evbuffer *out, int eof);
+int cs_http_read_body(cs_http_msg *m, struct evbuffer *in, struct evbuffer *out,
+                      int eof);
 /* Standard reason phrase ("Not Found"). */
 const char *cs_http_reason(int status);
 

@@ -41,7 +41,8 @@ void cs_log(const char *level, const char *event, json_t *fields)
     if (fields)
         json_object_update(line, fields);
     json_decref(fields);
-    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char *text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER |
+                                      JSON_REAL_PRECISION(9));
     json_decref(line);
     if (!text)
         return;

@@ -16,7 +16,7 @@
 #include <event2/buffer.h>
 
 static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                 1,     2.5,  5,     10,   30,  60,  120};
+                                 1,     2.5,  5,     10,   30,  60,   120};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
 
 struct series {
@@ -52,8 +52,9 @@ void cs_metrics_free(cs_metrics *m)
 void cs_metrics_request(cs_metrics *m, const char *endpoint, int status,
                         chatseal_error code)
 {
-    const char *outcome = status < 400 ? "ok" : status < 500 ? "rejected"
-                                                             : "failed";
+    const char *outcome = status < 400   ? "ok"
+                          : status < 500 ? "rejected"
+                                         : "failed";
     for (size_t i = 0; i < m->ns; i++) {
         struct series *s = &m->s[i];
         if (s->code == code && !strcmp(s->endpoint, endpoint) &&
@@ -83,13 +84,22 @@ void cs_metrics_upstream(cs_metrics *m, double seconds)
     m->hist_count++;
 }
 
-void cs_metrics_streams(cs_metrics *m, int delta) { m->streams += delta; }
+void cs_metrics_streams(cs_metrics *m, int delta)
+{
+    m->streams += delta;
+}
 void cs_metrics_connections(cs_metrics *m, int delta)
 {
     m->connections += delta;
 }
-void cs_metrics_rejected_connection(cs_metrics *m) { m->conn_rejected++; }
-void cs_metrics_token(cs_metrics *m) { m->tokens++; }
+void cs_metrics_rejected_connection(cs_metrics *m)
+{
+    m->conn_rejected++;
+}
+void cs_metrics_token(cs_metrics *m)
+{
+    m->tokens++;
+}
 void cs_metrics_reload(cs_metrics *m, int ok)
 {
     if (ok)
@@ -97,7 +107,10 @@ void cs_metrics_reload(cs_metrics *m, int ok)
     else
         m->reload_err++;
 }
-long cs_metrics_open_streams(const cs_metrics *m) { return m->streams; }
+long cs_metrics_open_streams(const cs_metrics *m)
+{
+    return m->streams;
+}
 
 void cs_metrics_render(const cs_metrics *m, struct evbuffer *out)
 {
@@ -126,10 +139,11 @@ void cs_metrics_render(const cs_metrics *m, struct evbuffer *out)
     unsigned long long cum = 0;
     for (size_t i = 0; i < NBUCKETS; i++) {
         cum += m->hist[i];
-        evbuffer_add_printf(out,
-                            "chatseal_upstream_latency_seconds_bucket{le=\"%g\"}"
-                            " %llu\n",
-                            buckets[i], cum);
+        evbuffer_add_printf(
+            out,
+            "chatseal_upstream_latency_seconds_bucket{le=\"%g\"}"
+            " %llu\n",
+            buckets[i], cum);
     }
     cum += m->hist[NBUCKETS];
     evbuffer_add_printf(

@@ -91,7 +91,8 @@ static void content_text(json_t *content, char *out, size_t outlen)
     } else if (json_is_array(content)) {
         size_t i;
         json_t *part;
-        json_array_foreach(content, i, part) {
+        json_array_foreach(content, i, part)
+        {
             json_t *t = json_object_get(part, "text");
             if (json_is_string(t) && n < outlen - 1) {
                 snprintf(out + n, outlen - n, "%s%s", n ? " " : "",
@@ -117,9 +118,9 @@ static int mentions_tool(const char *s)
 static json_t *chunk(const char *id, json_int_t created, const char *model,
                      json_t *delta, const char *finish)
 {
-    json_t *choice = json_pack("{s:i,s:o,s:n,s:o}", "index", 0, "delta",
-                               delta, "logprobs", "finish_reason",
-                               finish ? json_string(finish) : json_null());
+    json_t *choice =
+        json_pack("{s:i,s:o,s:n,s:o}", "index", 0, "delta", delta, "logprobs",
+                  "finish_reason", finish ? json_string(finish) : json_null());
     return json_pack("{s:s,s:s,s:I,s:s,s:s,s:[o]}", "id", id, "object",
                      "chat.completion.chunk", "created", created, "model",
                      model, "system_fingerprint", "chatseal-mock", "choices",
@@ -140,8 +141,8 @@ static int error_reply(cs_mock_reply *m, int status, const char *msg)
 static int chat_reply(cs_mock_reply *m, const char *body, size_t len)
 {
     json_error_t jerr;
-    json_t *req = json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL,
-                             &jerr);
+    json_t *req =
+        json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr);
     json_t *msgs = json_object_get(req, "messages");
     if (!json_is_array(msgs)) {
         json_decref(req);
@@ -210,9 +211,9 @@ static int chat_reply(cs_mock_reply *m, const char *body, size_t len)
         json_t *msg =
             tool_name
                 ? json_pack("{s:s,s:n,s:[{s:s,s:s,s:{s:s,s:s}}]}", "role",
-                            "assistant", "content", "tool_calls", "id",
-                            call_id, "type", "function", "function", "name",
-                            tool_name, "arguments", args)
+                            "assistant", "content", "tool_calls", "id", call_id,
+                            "type", "function", "function", "name", tool_name,
+                            "arguments", args)
                 : json_pack("{s:s,s:s}", "role", "assistant", "content", text);
         for (const char *p = tool_name ? args : text; *p; p++)
             words += *p == ' ';
@@ -221,12 +222,11 @@ static int chat_reply(cs_mock_reply *m, const char *body, size_t len)
             m,
             json_pack("{s:s,s:s,s:I,s:s,s:s,s:[{s:i,s:o,s:n,s:s}],"
                       "s:{s:I,s:I,s:I}}",
-                      "id", id, "object", "chat.completion", "created",
-                      created, "model", model, "system_fingerprint",
-                      "chatseal-mock", "choices", "index", 0, "message", msg,
-                      "logprobs", "finish_reason",
-                      tool_name ? "tool_calls" : "stop", "usage",
-                      "prompt_tokens", (json_int_t)(len / 4),
+                      "id", id, "object", "chat.completion", "created", created,
+                      "model", model, "system_fingerprint", "chatseal-mock",
+                      "choices", "index", 0, "message", msg, "logprobs",
+                      "finish_reason", tool_name ? "tool_calls" : "stop",
+                      "usage", "prompt_tokens", (json_int_t)(len / 4),
                       "completion_tokens", (json_int_t)(words + 1),
                       "total_tokens", (json_int_t)(len / 4 + words + 1)),
             0);
@@ -265,22 +265,21 @@ static int chat_reply(cs_mock_reply *m, const char *body, size_t len)
         }
         words = 3;
     } else {
-        rc |= add_json(m,
-                       chunk(id, created, model,
-                             json_pack("{s:s,s:s}", "role", "assistant",
-                                       "content", ""),
-                             NULL),
-                       1);
+        rc |= add_json(
+            m,
+            chunk(id, created, model,
+                  json_pack("{s:s,s:s}", "role", "assistant", "content", ""),
+                  NULL),
+            1);
         const char *p = text;
         while (*p) {
             const char *e = strchr(p, ' ');
             e = e ? e + 1 : p + strlen(p);
-            rc |= add_json(m,
-                           chunk(id, created, model,
-                                 json_pack("{s:s%}", "content", p,
-                                           (size_t)(e - p)),
-                                 NULL),
-                           1);
+            rc |= add_json(
+                m,
+                chunk(id, created, model,
+                      json_pack("{s:s%}", "content", p, (size_t)(e - p)), NULL),
+                1);
             words++;
             p = e;
         }
@@ -290,16 +289,16 @@ static int chat_reply(cs_mock_reply *m, const char *body, size_t len)
                          tool_name ? "tool_calls" : "stop"),
                    1);
     if (usage)
-        rc |= add_json(
-            m,
-            json_pack("{s:s,s:s,s:I,s:s,s:s,s:[],s:{s:I,s:I,s:I}}", "id", id,
-                      "object", "chat.completion.chunk", "created", created,
-                      "model", model, "system_fingerprint", "chatseal-mock",
-                      "choices", "usage", "prompt_tokens",
-                      (json_int_t)(len / 4), "completion_tokens",
-                      (json_int_t)words, "total_tokens",
-                      (json_int_t)(len / 4 + words)),
-            1);
+        rc |=
+            add_json(m,
+                     json_pack("{s:s,s:s,s:I,s:s,s:s,s:[],s:{s:I,s:I,s:I}}",
+                               "id", id, "object", "chat.completion.chunk",
+                               "created", created, "model", model,
+                               "system_fingerprint", "chatseal-mock", "choices",
+                               "usage", "prompt_tokens", (json_int_t)(len / 4),
+                               "completion_tokens", (json_int_t)words,
+                               "total_tokens", (json_int_t)(len / 4 + words)),
+                     1);
     char *done = strdup("data: [DONE]\n\n");
     rc |= done ? add_part(m, done, strlen(done)) : -1;
     json_decref(req);
@@ -317,14 +316,14 @@ cs_mock_reply *cs_mock_reply_build(cs_gw *gw, const char *method,
     m->delay_ms = (long)gw->cfg.mock_delay_ms;
     size_t plen = strcspn(path, "?");
     int rc;
-    if (!strcmp(method, "GET") && plen == 10 && !strncmp(path, "/v1/models", 10)) {
+    if (!strcmp(method, "GET") && plen == 10 &&
+        !strncmp(path, "/v1/models", 10)) {
         m->status = 200;
         cs_headers_set(&m->headers, "Content-Type", "application/json");
         rc = add_json(m,
                       json_pack("{s:s,s:[{s:s,s:s,s:i,s:s}]}", "object", "list",
                                 "data", "id", "chatseal-mock", "object",
-                                "model", "created", 0, "owned_by",
-                                "chatseal"),
+                                "model", "created", 0, "owned_by", "chatseal"),
                       0);
     } else if (!strcmp(method, "POST") && plen == 20 &&
                !strncmp(path, "/v1/chat/completions", 20)) {

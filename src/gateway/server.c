@@ -144,8 +144,8 @@ static void log_request(cs_req *r, int aborted)
     cs_gw *gw = r->gw;
     double ms = (double)(cs_now_ns() - r->t0_ns) / 1e6;
     int status = aborted ? 499 : r->status;
-    chatseal_error code = aborted && r->code == CHATSEAL_OK ? CHATSEAL_E_IO
-                                                            : r->code;
+    chatseal_error code =
+        aborted && r->code == CHATSEAL_OK ? CHATSEAL_E_IO : r->code;
     if (gw->metrics)
         cs_metrics_request(gw->metrics, r->endpoint ? r->endpoint : "other",
                            status, code);
@@ -163,10 +163,9 @@ static void log_request(cs_req *r, int aborted)
     json_object_set_new(f, "endpoint",
                         json_string(r->endpoint ? r->endpoint : "other"));
     json_object_set_new(f, "status", json_integer(status));
-    json_object_set_new(f, "code",
-                        json_string(code == CHATSEAL_OK
-                                        ? "ok"
-                                        : chatseal_error_name(code)));
+    json_object_set_new(
+        f, "code",
+        json_string(code == CHATSEAL_OK ? "ok" : chatseal_error_name(code)));
     json_object_set_new(f, "ms", json_real((double)(long)(ms * 1000) / 1000));
     if (r->upstream_ms >= 0)
         json_object_set_new(
@@ -179,8 +178,7 @@ static void log_request(cs_req *r, int aborted)
     if (r->kid[0])
         json_object_set_new(f, "kid", json_string(r->kid));
     json_object_set_new(f, "in_bytes", json_integer((json_int_t)r->in_bytes));
-    json_object_set_new(f, "out_bytes",
-                        json_integer((json_int_t)r->out_bytes));
+    json_object_set_new(f, "out_bytes", json_integer((json_int_t)r->out_bytes));
     if (aborted)
         json_object_set_new(f, "client_closed", json_true());
     cs_log(status >= 500 && !aborted ? "warn" : "info", "request", f);
@@ -203,8 +201,7 @@ static void req_finish(cs_req *r)
     kick(c);
 }
 
-static void write_head(cs_req *r, int status, const char *ctype,
-                       int64_t length)
+static void write_head(cs_req *r, int status, const char *ctype, int64_t length)
 {
     cs_conn *c = r->conn;
     struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -218,8 +215,7 @@ static void write_head(cs_req *r, int status, const char *ctype,
     if (ctype)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
     if (length >= 0) {
-        evbuffer_add_printf(out, "Content-Length: %lld\r\n",
-                            (long long)length);
+        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)length);
     } else if (r->minor >= 1) {
         r->chunked = 1;
         evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
@@ -560,8 +556,8 @@ static int start_request(cs_conn *c)
     for (int i = 0; i < 8; i++)
         snprintf(r->id + 2 * i, 3, "%02x", rnd[i]);
     const char *q = strchr(r->target, '?');
-    r->path = q ? strndup(r->target, (size_t)(q - r->target))
-                : strdup(r->target);
+    r->path =
+        q ? strndup(r->target, (size_t)(q - r->target)) : strdup(r->target);
     r->query = q ? q + 1 : NULL;
     r->body = evbuffer_new();
     c->req = r;
@@ -590,8 +586,7 @@ static void conn_process(cs_conn *c)
             conn_error(c, 431, CHATSEAL_E_TOO_LARGE, c->msg.error);
             return;
         }
-        if (rc == CS_HTTP_ERROR ||
-            cs_http_frame(&c->msg, 0) != CS_HTTP_DONE) {
+        if (rc == CS_HTTP_ERROR || cs_http_frame(&c->msg, 0) != CS_HTTP_DONE) {
             conn_error(c, 400, CHATSEAL_E_INVALID_REQUEST, c->msg.error);
             return;
         }
@@ -611,8 +606,7 @@ static void conn_process(cs_conn *c)
         }
         const char *expect = cs_headers_get(&c->msg.headers, "Expect");
         if (expect && c->msg.minor >= 1 &&
-            strcasecmp(expect, "100-continue") == 0 &&
-            c->msg.length != 0)
+            strcasecmp(expect, "100-continue") == 0 && c->msg.length != 0)
             bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
         c->phase = P_BODY;
         set_timer(c, cfg->body_timeout);
@@ -654,9 +648,9 @@ static void conn_new(cs_server *s, evutil_socket_t fd, struct sockaddr *sa,
     evutil_make_socket_nonblocking(fd);
     if (tls) {
         SSL *ssl = SSL_new(tls);
-        c->bev = ssl ? bufferevent_openssl_socket_new(
-                           base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-                           BEV_OPT_CLOSE_ON_FREE)
+        c->bev = ssl ? bufferevent_openssl_socket_new(base, fd, ssl,
+                                                      BUFFEREVENT_SSL_ACCEPTING,
+                                                      BEV_OPT_CLOSE_ON_FREE)
                      : NULL;
         if (!c->bev && ssl)
             SSL_free(ssl);
@@ -680,9 +674,10 @@ static void conn_new(cs_server *s, evutil_socket_t fd, struct sockaddr *sa,
     }
     if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
         char host[INET6_ADDRSTRLEN] = "?";
-        const void *a = sa->sa_family == AF_INET
-                            ? (const void *)&((struct sockaddr_in *)(void *)sa)->sin_addr
-                            : (const void *)&((struct sockaddr_in6 *)(void *)sa)->sin6_addr;
+        const void *a =
+            sa->sa_family == AF_INET
+                ? (const void *)&((struct sockaddr_in *)(void *)sa)->sin_addr
+                : (const void *)&((struct sockaddr_in6 *)(void *)sa)->sin6_addr;
         evutil_inet_ntop(sa->sa_family, a, host, sizeof host);
         snprintf(c->peer, sizeof c->peer, "%s", host);
     } else {
@@ -697,7 +692,8 @@ static void conn_new(cs_server *s, evutil_socket_t fd, struct sockaddr *sa,
     bufferevent_setwatermark(c->bev, EV_READ, 0, READ_HIGH_WATERMARK);
     struct timeval wt;
     wt.tv_sec = (time_t)s->gw->cfg.write_timeout;
-    wt.tv_usec = (suseconds_t)((s->gw->cfg.write_timeout - (double)wt.tv_sec) * 1e6);
+    wt.tv_usec =
+        (suseconds_t)((s->gw->cfg.write_timeout - (double)wt.tv_sec) * 1e6);
     bufferevent_set_timeouts(c->bev, NULL, &wt);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
     if (reject) {
@@ -773,13 +769,23 @@ static int resolve_listen(const char *addr, struct sockaddr_storage *ss,
     const char *colon = strrchr(buf, ':'), *bracket = strrchr(buf, ']');
     if (!colon || (bracket && bracket > colon) || !colon[1])
         return -1;
+    /* evutil refuses port 0 ("any free port"): parse with 1, then zero it */
+    int any = !strcmp(colon + 1, "0");
+    if (any)
+        buf[colon + 1 - buf] = '1';
     *len = (int)sizeof *ss;
     memset(ss, 0, sizeof *ss);
-    return evutil_parse_sockaddr_port(buf, (struct sockaddr *)ss, len);
+    if (evutil_parse_sockaddr_port(buf, (struct sockaddr *)ss, len) != 0)
+        return -1;
+    if (any && ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = 0;
+    else if (any && ss->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)ss)->sin6_port = 0;
+    return 0;
 }
 
-int cs_server_listen(cs_server *s, const char *addr, SSL_CTX *tls,
-                     char *bound, size_t boundlen)
+int cs_server_listen(cs_server *s, const char *addr, SSL_CTX *tls, char *bound,
+                     size_t boundlen)
 {
     struct sockaddr_storage ss;
     int len;
@@ -794,10 +800,10 @@ int cs_server_listen(cs_server *s, const char *addr, SSL_CTX *tls,
     li->srv = s;
     li->tls = tls;
     li->retry = event_new(s->gw->base, -1, 0, on_retry, li);
-    li->l = evconnlistener_new_bind(
-        s->gw->base, on_accept, li,
-        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        511, (struct sockaddr *)&ss, len);
+    li->l = evconnlistener_new_bind(s->gw->base, on_accept, li,
+                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+                                        LEV_OPT_CLOSE_ON_EXEC,
+                                    511, (struct sockaddr *)&ss, len);
     if (!li->l || !li->retry) {
         snprintf(bound, boundlen, "cannot listen on %s: %s", addr,
                  strerror(errno));

@@ -27,15 +27,15 @@ struct cs_req {
     cs_conn *conn;
     cs_gw *gw;
     const char *method;
-    const char *target;   /* as sent: path and query */
-    char *path;           /* target before '?' */
-    const char *query;    /* after '?', or NULL */
+    const char *target; /* as sent: path and query */
+    char *path;         /* target before '?' */
+    const char *query;  /* after '?', or NULL */
     const cs_headers *headers;
     struct evbuffer *body;
-    int minor;            /* HTTP/1.<minor> */
-    int head;             /* a HEAD request: no body in the answer */
-    const char *peer;     /* client address */
-    char id[17];          /* request id, also sent as X-Request-Id */
+    int minor;        /* HTTP/1.<minor> */
+    int head;         /* a HEAD request: no body in the answer */
+    const char *peer; /* client address */
+    char id[17];      /* request id, also sent as X-Request-Id */
 
     cs_headers resp_headers; /* extra response headers */
 

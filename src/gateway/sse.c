@@ -76,8 +76,7 @@ static int field(cs_sse *p, const char *l, size_t n)
     return 0;
 }
 
-int cs_sse_feed(cs_sse *p, const char *bytes, size_t n, cs_sse_fn fn,
-                void *ctx)
+int cs_sse_feed(cs_sse *p, const char *bytes, size_t n, cs_sse_fn fn, void *ctx)
 {
     if (grow(&p->buf, &p->cap, p->len + n + 1) != 0)
         return -1;
@@ -106,8 +105,8 @@ int cs_sse_feed(cs_sse *p, const char *bytes, size_t n, cs_sse_fn fn,
                     return -1;
                 p->data[0] = '\0';
             }
-            int stop = fn(ctx, p->buf, next, p->event, p->data, p->dlen,
-                          p->has_data);
+            int stop =
+                fn(ctx, p->buf, next, p->event, p->data, p->dlen, p->has_data);
             memmove(p->buf, p->buf + next, p->len - next);
             p->len -= next;
             p->scan = 0;

@@ -62,7 +62,7 @@ struct cs_upstream {
     int mock;
     int tls;
     int host_is_ip;
-    char *host;      /* without brackets */
+    char *host; /* without brackets */
     char port[8];
     char *base_path; /* "" or "/prefix" */
     char *host_header;
@@ -103,8 +103,7 @@ static void start_connect(cs_upreq *r);
 
 /* ---------------------------------------------------------------- setup -- */
 
-static int parse_url(cs_upstream *u, const char *url, char *err,
-                     size_t errlen)
+static int parse_url(cs_upstream *u, const char *url, char *err, size_t errlen)
 {
     const char *p;
     if (!strncasecmp(url, "http://", 7)) {
@@ -113,15 +112,17 @@ static int parse_url(cs_upstream *u, const char *url, char *err,
         u->tls = 1;
         p = url + 8;
     } else {
-        snprintf(err, errlen, "--upstream must start with http:// or "
-                              "https:// (or be \"mock\")");
+        snprintf(err, errlen,
+                 "--upstream must start with http:// or "
+                 "https:// (or be \"mock\")");
         return -1;
     }
     size_t alen = strcspn(p, "/?#");
     const char *path = p + alen;
     if (memchr(p, '@', alen)) {
-        snprintf(err, errlen, "--upstream must not hold credentials; the "
-                              "client's Authorization header is passed on");
+        snprintf(err, errlen,
+                 "--upstream must not hold credentials; the "
+                 "client's Authorization header is passed on");
         return -1;
     }
     const char *hs = p, *he, *portp = NULL;
@@ -203,7 +204,7 @@ static int parse_url(cs_upstream *u, const char *url, char *err,
              ipv6 ? "]" : "", default_port ? "" : ":",
              default_port ? "" : u->port);
     u->host_header = strdup(hh);
-    snprintf(u->describe, sizeof u->describe, "%s://%s%s",
+    snprintf(u->describe, sizeof u->describe, "%s://%.150s%.120s",
              u->tls ? "https" : "http", hh, u->base_path ? u->base_path : "");
     if (!u->host || !u->base_path || !u->host_header) {
         snprintf(err, errlen, "out of memory");
@@ -243,10 +244,9 @@ cs_upstream *cs_upstream_new(cs_gw *gw, char *err, size_t errlen)
         }
         SSL_CTX_set_min_proto_version(u->ctx, TLS1_2_VERSION);
         SSL_CTX_set_verify(u->ctx, SSL_VERIFY_PEER, NULL);
-        int ok = gw->cfg.upstream_ca
-                     ? SSL_CTX_load_verify_locations(u->ctx,
-                                                     gw->cfg.upstream_ca, NULL)
-                     : SSL_CTX_set_default_verify_paths(u->ctx);
+        int ok = gw->cfg.upstream_ca ? SSL_CTX_load_verify_locations(
+                                           u->ctx, gw->cfg.upstream_ca, NULL)
+                                     : SSL_CTX_set_default_verify_paths(u->ctx);
         if (ok != 1) {
             snprintf(err, errlen, "cannot load CA certificates%s%s",
                      gw->cfg.upstream_ca ? " from " : "",
@@ -569,7 +569,7 @@ static void up_event(struct bufferevent *bev, short what, void *arg)
         if (r->u->tls)
             tls_detail(bev, d, sizeof d);
         else
-            snprintf(d, sizeof d, "cannot connect to %s: %s",
+            snprintf(d, sizeof d, "cannot connect to %.160s: %.60s",
                      r->u->describe,
                      evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
         conn_close(r->c);
@@ -641,8 +641,7 @@ static void connect_next(cs_upreq *r)
             if (!ssl)
                 continue;
             if (r->u->host_is_ip) {
-                X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl),
-                                              r->u->host);
+                X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), r->u->host);
             } else {
                 SSL_set_tlsext_host_name(ssl, r->u->host);
                 SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
@@ -669,10 +668,10 @@ static void connect_next(cs_upreq *r)
         c->u = r->u;
         c->bev = bev;
         bufferevent_setcb(bev, up_read, NULL, up_event, r);
-        if (bufferevent_socket_connect(bev, ai->ai_addr,
-                                       (int)ai->ai_addrlen) != 0) {
-            snprintf(d, sizeof d, "cannot connect to %s: %s", r->u->describe,
-                     strerror(errno));
+        if (bufferevent_socket_connect(bev, ai->ai_addr, (int)ai->ai_addrlen) !=
+            0) {
+            snprintf(d, sizeof d, "cannot connect to %.160s: %.60s",
+                     r->u->describe, strerror(errno));
             conn_close(c);
             continue;
         }
@@ -774,10 +773,9 @@ static void mock_step(evutil_socket_t fd, short what, void *arg)
 }
 
 cs_upreq *cs_upstream_request(cs_upstream *u, const char *method,
-                              const char *path_query,
-                              const cs_headers *headers, const char *body,
-                              size_t len, const cs_upstream_cbs *cbs,
-                              void *ctx)
+                              const char *path_query, const cs_headers *headers,
+                              const char *body, size_t len,
+                              const cs_upstream_cbs *cbs, void *ctx)
 {
     struct event_base *base = u->gw->base;
     cs_upreq *r = calloc(1, sizeof *r);

@@ -40,10 +40,9 @@ const char *cs_upstream_describe(const cs_upstream *u);
  * Content-Length and Accept-Encoding are set here) and `body`.
  */
 cs_upreq *cs_upstream_request(cs_upstream *u, const char *method,
-                              const char *path_query,
-                              const cs_headers *headers, const char *body,
-                              size_t len, const cs_upstream_cbs *cbs,
-                              void *ctx);
+                              const char *path_query, const cs_headers *headers,
+                              const char *body, size_t len,
+                              const cs_upstream_cbs *cbs, void *ctx);
 /* No callback runs after this.  Safe inside a callback. */
 void cs_upstream_cancel(cs_upreq *r);
 /* Stops / resumes reading the reply (the client is slower than the model). */
