@@ -22,7 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     chatseal_limits lim = {100, 32};
     chatseal_conv *conv = NULL;
-    if (chatseal_conv_parse((const char *)data, size, &lim, &conv) != CHATSEAL_OK)
+    if (chatseal_conv_parse((const char *)data, size, &lim, &conv) !=
+        CHATSEAL_OK)
         return 0;
     chatseal_options o = {0};
     o.now = 1767225600;
@@ -43,7 +44,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (chatseal_verify(ring, again, tok, &o, NULL) != CHATSEAL_OK)
         abort();
 
-    static const char extra[] = "{\"role\":\"assistant\",\"content\":\"forged\"}";
+    static const char extra[] =
+        "{\"role\":\"assistant\",\"content\":\"forged\"}";
     if (n < 100) {
         if (chatseal_conv_append(again, extra, sizeof extra - 1) != CHATSEAL_OK)
             abort();

@@ -15,13 +15,15 @@
  *     the plain one, and every message it reports is, byte for byte, the
  *     reference canonical form of itself.
  *
- * Build (what fuzz/meson.build does with -Dfuzzing=true and CC=clang), or by
- * hand from the repository root:
+ * Build and run (fuzz/meson.build, suite 'fuzz'):
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc/lib \
- *     fuzz/fuzz_differential.c src/lib/*.c -lcrypto -ljansson -lm \
- *     -o /tmp/fuzz_differential
- *   /tmp/fuzz_differential -max_len=65536 fuzz/corpus/canon
+ *   CC=clang meson setup build-fuzz -Dfuzzing=true \
+ *     -Db_sanitize=address,undefined -Db_lundef=false
+ *   ninja -C build-fuzz && FUZZ_SECONDS=60 meson test -C build-fuzz \
+ *     --suite fuzz fuzz_differential
+ *
+ * or by hand: build-fuzz/fuzz/fuzz_differential -max_len=65536 DIR, where
+ * DIR is a scratch copy of fuzz/corpus/differential.
  */
 #include <stdint.h>
 #include <stdlib.h>

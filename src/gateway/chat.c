@@ -45,6 +45,7 @@
 #include "errors.h"
 #include "jspan.h"
 #include "log.h"
+#include "rollback.h"
 #include "metrics.h"
 #include "sse.h"
 #include "upstream.h"
@@ -61,7 +62,9 @@ typedef struct chat {
     chatseal_conv *conv;
     chatseal_options opt;
     char *cid, *prn;
-    cs_upreq *up; /* NULL once finished or cancelled */
+    char *token_in; /* the verified token (rollback protection) */
+    char rbkey[65]; /* the conversation's record, with --rollback */
+    cs_upreq *up;   /* NULL once finished or cancelled */
     enum mode mode;
     int status;
     char *ctype;
@@ -146,6 +149,7 @@ static void free_chat(chat *c)
     chatseal_conv_free(c->conv);
     free(c->cid);
     free(c->prn);
+    free(c->token_in);
     free(c->ctype);
     if (c->buf)
         evbuffer_free(c->buf);
@@ -214,6 +218,13 @@ static void stream_error(chat *c, chatseal_error e, const char *detail,
     cs_req_stream_end(r, 1);
 }
 
+/* Errors of signing a reply that are ours, not the upstream's. */
+static int keep_error(chatseal_error e)
+{
+    return e == CHATSEAL_E_NO_MEMORY || e == CHATSEAL_E_CRYPTO ||
+           e == CHATSEAL_E_STALE_TOKEN || e == CHATSEAL_E_UPSTREAM_UNAVAILABLE;
+}
+
 /* Appends the model's message to the verified conversation and signs. */
 static chatseal_error sign_reply(chat *c, const char *msg, size_t len,
                                  char **token)
@@ -223,6 +234,16 @@ static chatseal_error sign_reply(chat *c, const char *msg, size_t len,
         return err;
     err = chatseal_sign(c->gw->ring, c->conv, chatseal_conv_count(c->conv),
                         &c->opt, token);
+    /* with rollback protection, a token exists only once it is the newest:
+     * if another request advanced the conversation first, this one loses */
+    if (err == CHATSEAL_OK && c->gw->rollback) {
+        err =
+            cs_rollback_commit(c->gw->rollback, c->rbkey, c->token_in, *token);
+        if (err != CHATSEAL_OK) {
+            chatseal_free(*token);
+            *token = NULL;
+        }
+    }
     if (err == CHATSEAL_OK) {
         cs_metrics_token(c->gw->metrics);
         if (c->r) {
@@ -275,11 +296,7 @@ static void finish_json(chat *c)
         snprintf(why, sizeof why,
                  "the upstream's message cannot be signed (%s)",
                  chatseal_error_name(err));
-        answer_error(c,
-                     err == CHATSEAL_E_NO_MEMORY || err == CHATSEAL_E_CRYPTO
-                         ? err
-                         : CHATSEAL_E_UPSTREAM_ERROR,
-                     why);
+        answer_error(c, keep_error(err) ? err : CHATSEAL_E_UPSTREAM_ERROR, why);
         return;
     }
     /* the canonical reply, minus any "chatseal" member, plus ours */
@@ -333,7 +350,8 @@ static void finish_stream(chat *c)
         snprintf(why, sizeof why, "the streamed message cannot be signed (%s)",
                  chatseal_error_name(err));
         chatseal_free(canon);
-        stream_error(c, CHATSEAL_E_UPSTREAM_ERROR, why, 1);
+        stream_error(c, keep_error(err) ? err : CHATSEAL_E_UPSTREAM_ERROR, why,
+                     1);
         return;
     }
     char *id = json_quote(cs_assembly_id(c->as));
@@ -620,6 +638,33 @@ static void start_upstream(cs_req *r, chat *c, const char *method,
 
 /* --------------------------------------------------------------- entry -- */
 
+/* --rollback: only the newest token of a conversation is accepted.  Answers
+ * and frees c on refusal (returns -1). */
+static int rollback_check(cs_req *r, chat *c, const char *token)
+{
+    chatseal_error err = CHATSEAL_OK;
+    const char *why = NULL;
+    if (!c->cid) {
+        err = CHATSEAL_E_INVALID_REQUEST;
+        why = "rollback protection is on: send the conversation id header";
+    } else {
+        cs_rollback_key(c->cid, c->prn, c->rbkey);
+        err = cs_rollback_check(c->gw->rollback, c->rbkey, token);
+        if (err == CHATSEAL_E_STALE_TOKEN)
+            why = "a newer token exists for this conversation: an older "
+                  "history was sent back";
+        else if (err != CHATSEAL_OK)
+            why = "the rollback store (Redis) did not answer";
+    }
+    if (err == CHATSEAL_OK && token && *token && !(c->token_in = strdup(token)))
+        err = CHATSEAL_E_NO_MEMORY;
+    if (err == CHATSEAL_OK)
+        return 0;
+    free_chat(c);
+    cs_req_error(r, err, why);
+    return -1;
+}
+
 void cs_chat_handle(cs_req *r)
 {
     cs_gw *gw = r->gw;
@@ -695,6 +740,8 @@ void cs_chat_handle(cs_req *r)
         return;
     }
     chatseal_report_free(rep);
+    if (gw->rollback && rollback_check(r, c, token) != 0)
+        return;
     r->stream = chatseal_conv_get_bool(conv, "stream");
     char *fwd = NULL;
     size_t fwdlen = 0;

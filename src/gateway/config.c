@@ -74,6 +74,15 @@ static const struct opt opts[] = {
     {"locators", "CHATSEAL_LOCATORS", T_STR, O(locators), "all",
      "all|assistant|none",
      "per-message locators in tokens (which message was changed)"},
+    {"rollback", "CHATSEAL_ROLLBACK", T_STR, O(rollback), NULL, "URL",
+     "rollback protection: keep the newest token of every conversation in "
+     "Redis (redis://HOST[:PORT][/DB] or unix:PATH) and refuse older ones "
+     "(stale_token); needs the conversation header"},
+    {"rollback-timeout", "CHATSEAL_ROLLBACK_TIMEOUT", T_SECS,
+     O(rollback_timeout), "100ms", "DURATION",
+     "bound on each Redis round trip (then 502, fail closed)"},
+    {"rollback-ttl", "CHATSEAL_ROLLBACK_TTL", T_SECS, O(rollback_ttl), "720h",
+     "DURATION", "how long a conversation's record lives after its last turn"},
     {"sidecar-secret-file", "CHATSEAL_SIDECAR_SECRET_FILE", T_STR,
      O(sidecar_secret_file), NULL, "FILE",
      "bearer secret required by /v1/chatseal/* (without it they are off, "
@@ -202,7 +211,8 @@ static int set_opt(cs_config *c, const struct opt *o, const char *val,
         double v;
         if (parse_secs(val, &v) != 0)
             break;
-        if (o->off == O(ttl) || o->off == O(leeway))
+        if (o->off == O(ttl) || o->off == O(leeway) ||
+            o->off == O(rollback_ttl))
             *(int64_t *)(void *)base = (int64_t)v;
         else if (o->off == O(mock_delay_ms))
             *(int64_t *)(void *)base = (int64_t)(v * 1000.0);

@@ -22,6 +22,9 @@ typedef struct cs_config {
     const char *fresh_roles;
     const char *locators;
     const char *sidecar_secret_file;
+    const char *rollback; /* Redis URL: rollback protection (rollback.c) */
+    double rollback_timeout;
+    int64_t rollback_ttl;
     int dev;
     int64_t ttl;
     int64_t leeway;

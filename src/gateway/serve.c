@@ -38,6 +38,7 @@
 #include "keys.h"
 #include "log.h"
 #include "metrics.h"
+#include "rollback.h"
 #include "router.h"
 #include "server.h"
 #include "upstream.h"
@@ -154,6 +155,20 @@ static int setup(serve *s, FILE *err)
         fprintf(err, "chatseal: out_of_memory: serve: setup failed\n");
         return -1;
     }
+    if (gw->cfg.rollback) {
+        if (!gw->cfg.conversation_header || !*gw->cfg.conversation_header) {
+            fprintf(err, "chatseal: invalid_argument: serve: --rollback needs "
+                         "a --conversation-header\n");
+            return -1;
+        }
+        gw->rollback = cs_rollback_new(gw->cfg.rollback,
+                                       (int)(gw->cfg.rollback_timeout * 1000.0),
+                                       gw->cfg.rollback_ttl, why, sizeof why);
+        if (!gw->rollback) {
+            fprintf(err, "chatseal: upstream_unavailable: serve: %s\n", why);
+            return -1;
+        }
+    }
     gw->upstream = cs_upstream_new(gw, why, sizeof why);
     if (!gw->upstream) {
         fprintf(err, "chatseal: invalid_argument: serve: %s\n", why);
@@ -226,6 +241,7 @@ static void teardown(serve *s)
         event_base_free(gw->base);
     SSL_CTX_free(s->tls);
     cs_metrics_free(gw->metrics);
+    cs_rollback_free(gw->rollback);
     cs_keys_free(gw);
 }
 

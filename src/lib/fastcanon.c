@@ -1217,8 +1217,10 @@ static int fc_sort(cs_fc *fc, struct fc_member *m, size_t n)
  */
 static chatseal_error fc_close_object(cs_fc *fc, struct fc_frame *f)
 {
-    struct fc_member *m = fc->mem + f->mbase;
     size_t n = fc->nmem - f->mbase, i, big = 0, pos, sc;
+    /* an empty object may come before any member array exists: no
+     * arithmetic on a NULL fc->mem */
+    struct fc_member *m = n ? fc->mem + f->mbase : NULL;
     int sorted = 1, r;
     char *o;
 
@@ -1885,15 +1887,19 @@ char *cs_fc_take_output(cs_fc *fc, size_t *len)
     fc->out = NULL;
     fc->ocap = fc->olen = 0;
     fc->done = 0;
-    fc->nroot = 0;
+    /* the root members stay: their names and values are in p (or in the
+     * names buffer), which the caller now holds */
     return p;
 }
 
 size_t cs_fc_root_members(const cs_fc *fc, const cs_fc_member **members)
 {
+    /* nroot is reset when a run starts and when it fails, so it is only
+     * non-zero after a successful conversation scan of an object */
+    size_t n = fc ? fc->nroot : 0;
     if (members)
-        *members = fc && fc->done ? fc->root : NULL;
-    return fc && fc->done ? fc->nroot : 0;
+        *members = n ? fc->root : NULL;
+    return n;
 }
 
 chatseal_error cs_fc_canonicalize_alloc(const char *json, size_t len,

@@ -90,7 +90,10 @@ chatseal_error cs_fc_conv_scan(cs_fc *fc, const char *json, size_t len,
                                size_t *nmessages);
 
 /* After a successful cs_fc_conv_scan of an object: its members in canonical
- * (sorted) order; valid until the next run.  0 members for an array. */
+ * (sorted) order; valid until the next run, and also after
+ * cs_fc_take_output, as long as the taken text is not freed (names may point
+ * into it; value_off/value_len are offsets into it).  0 members for an
+ * array or after a failed run. */
 size_t cs_fc_root_members(const cs_fc *fc, const cs_fc_member **members);
 
 #endif /* CS_FASTCANON_H */
