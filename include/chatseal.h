@@ -204,10 +204,10 @@ CHATSEAL_EXPORT void chatseal_free_secret(char *p);
 
 /* ------------------------------------------------------------- options -- */
 
-/* Token flags (chatseal_options.flags) */
-#define CHATSEAL_COMPACT 0x1u        /* no per-message locators in the token */
-#define CHATSEAL_ASSISTANT_ONLY 0x2u /* locators for assistant messages only   \
-                                      */
+/* Token flags (chatseal_options.flags).  COMPACT: no per-message locators in
+ * the token.  ASSISTANT_ONLY: locators for assistant messages only. */
+#define CHATSEAL_COMPACT 0x1u
+#define CHATSEAL_ASSISTANT_ONLY 0x2u
 
 /*
  * Options for sign and verify.  A zeroed struct (or NULL) means defaults:
