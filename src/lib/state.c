@@ -53,20 +53,30 @@ static chatseal_error cs_state_header(const cs_key *key, const char *typ,
     return cs_header_build(&h, header);
 }
 
-chatseal_error chatseal_state_sign(const chatseal_keyring *ring,
-                                   const char *json, size_t len,
-                                   const chatseal_options *opt, char **token)
+/* What state_sign and state_seal both start with: arguments, the signing
+ * key, and the canonical form of the value. */
+static chatseal_error cs_state_begin(const chatseal_keyring *ring,
+                                     const char *json, size_t len, char **token,
+                                     const cs_key **key, char **canon,
+                                     size_t *cl)
 {
     if (!token || (!json && len))
         return CHATSEAL_E_INVALID_ARGUMENT;
     *token = NULL;
-    const cs_key *key = cs_keyring_signer(ring);
-    if (!key)
+    if (!(*key = cs_keyring_signer(ring)))
         return CHATSEAL_E_NO_KEY;
+    return cs_fc_canonicalize_alloc(json ? json : "", len, 0, canon, cl);
+}
+
+chatseal_error chatseal_state_sign(const chatseal_keyring *ring,
+                                   const char *json, size_t len,
+                                   const chatseal_options *opt, char **token)
+{
+    const cs_key *key = NULL;
     char *canon = NULL;
     size_t cl = 0;
     chatseal_error e =
-        cs_fc_canonicalize_alloc(json ? json : "", len, 0, &canon, &cl);
+        cs_state_begin(ring, json, len, token, &key, &canon, &cl);
     if (e)
         return e;
     uint8_t x[CHATSEAL_DIGESTBYTES], tag[CHATSEAL_TAGBYTES];
@@ -193,16 +203,11 @@ chatseal_error chatseal_state_seal(const chatseal_keyring *ring,
                                    const char *json, size_t len,
                                    const chatseal_options *opt, char **token)
 {
-    if (!token || (!json && len))
-        return CHATSEAL_E_INVALID_ARGUMENT;
-    *token = NULL;
-    const cs_key *key = cs_keyring_signer(ring);
-    if (!key)
-        return CHATSEAL_E_NO_KEY;
+    const cs_key *key = NULL;
     char *canon = NULL;
     size_t cl = 0;
     chatseal_error e =
-        cs_fc_canonicalize_alloc(json ? json : "", len, 0, &canon, &cl);
+        cs_state_begin(ring, json, len, token, &key, &canon, &cl);
     if (e)
         return e;
     if (cl > CHATSEAL_TOKEN_MAX) {
