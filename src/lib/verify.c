@@ -22,7 +22,7 @@
 
 /* Reorder diagnosis is quadratic; beyond this it is skipped (the verdict
  * is then content_changed or role_changed, still at the first index). */
-#define CS_REORDER_MAX 4096
+#define CS_REORDER_MAX 2048
 
 struct cs_diag {
     const cs_token *t;
@@ -41,30 +41,97 @@ static int cs_match(const struct cs_diag *d, size_t i, size_t j)
 }
 
 /*
+ * The signed messages from position `from` on, as a sorted array of
+ * (locator, role code), plus the role codes of unlocated positions: "does
+ * presented i match any signed j >= from" in O(log n) instead of O(n), so
+ * that no diagnosis is quadratic in the length of a (hostile) history.
+ */
+struct cs_sig {
+    uint64_t loc;
+    char role;
+};
+
+struct cs_index {
+    struct cs_sig *v;
+    size_t n;
+    unsigned char wild[128]; /* role codes of unlocated positions */
+};
+
+static int cs_sig_cmp(const void *a, const void *b)
+{
+    const struct cs_sig *x = a, *y = b;
+    if (x->loc != y->loc)
+        return x->loc < y->loc ? -1 : 1;
+    return (x->role > y->role) - (x->role < y->role);
+}
+
+static int cs_index_build(const struct cs_diag *d, size_t from,
+                          struct cs_index *ix)
+{
+    memset(ix, 0, sizeof *ix);
+    ix->v = malloc((d->n ? d->n : 1) * sizeof *ix->v);
+    if (!ix->v)
+        return -1;
+    for (size_t j = from; j < d->n; j++) {
+        char role = d->t->roles[j];
+        if (!d->L[j]) {
+            ix->wild[(unsigned char)role & 127] = 1;
+            continue;
+        }
+        memcpy(&ix->v[ix->n].loc, d->L[j], CHATSEAL_LOCATORBYTES);
+        ix->v[ix->n++].role = role;
+    }
+    qsort(ix->v, ix->n, sizeof *ix->v, cs_sig_cmp);
+    return 0;
+}
+
+/* Presented i matches some indexed position; any_role: its locator alone. */
+static int cs_index_has(const struct cs_index *ix, const struct cs_diag *d,
+                        size_t i, int any_role)
+{
+    struct cs_sig key;
+    memcpy(&key.loc, d->P + i * CHATSEAL_LOCATORBYTES, CHATSEAL_LOCATORBYTES);
+    key.role = any_role ? 0 : d->conv->msgs[i].code;
+    if (!any_role && ix->wild[(unsigned char)key.role & 127])
+        return 1;
+    size_t lo = 0, hi = ix->n; /* first element >= key */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cs_sig_cmp(&ix->v[mid], &key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < ix->n && ix->v[lo].loc == key.loc &&
+           (any_role || ix->v[lo].role == key.role);
+}
+
+/*
  * Not one presented message carries a locator of the token: the token was
  * made with another key of the same id, or for another history altogether.
  * Naming an index would be a guess, so the verdict stays invalid_signature.
  */
-static int cs_nothing_matches(const struct cs_diag *d)
+static int cs_nothing_matches(const struct cs_diag *d,
+                              const struct cs_index *all)
 {
-    size_t located = 0;
-    for (size_t j = 0; j < d->n; j++) {
-        if (!d->L[j])
-            continue;
-        located++;
-        for (size_t i = 0; i < d->m; i++)
-            if (CRYPTO_memcmp(d->P + i * CHATSEAL_LOCATORBYTES, d->L[j],
-                              CHATSEAL_LOCATORBYTES) == 0)
-                return 0;
-    }
-    return located >= 2 && d->m > 0;
+    if (all->n < 2 || d->m == 0)
+        return 0;
+    for (size_t i = 0; i < d->m; i++)
+        if (cs_index_has(all, d, i, 1))
+            return 0;
+    return 1;
 }
 
 /* The first rule of §5.1 that applies; sets *index. */
 static chatseal_error cs_diagnose_rules(const struct cs_diag *d, long *index)
 {
     size_t n = d->n, m = d->m, i, j, k;
-    if (cs_nothing_matches(d)) {
+    struct cs_index all;
+    if (cs_index_build(d, 0, &all) != 0)
+        return CHATSEAL_E_NO_MEMORY;
+    int none = cs_nothing_matches(d, &all);
+    free(all.v);
+    if (none) {
         *index = -1;
         return CHATSEAL_E_INVALID_SIGNATURE;
     }
@@ -117,10 +184,13 @@ static chatseal_error cs_diagnose_rules(const struct cs_diag *d, long *index)
      * truncation followed by a new turn, not an edit (an edit keeps the role)
      */
     if (m >= n && k > 0 && k < n && d->conv->msgs[k].code != d->t->roles[k]) {
+        struct cs_index tail;
+        if (cs_index_build(d, k, &tail) != 0)
+            return CHATSEAL_E_NO_MEMORY;
         int gone = 1;
         for (i = k; i < m && gone; i++)
-            for (j = k; j < n && gone; j++)
-                gone = !cs_match(d, i, j);
+            gone = !cs_index_has(&tail, d, i, 0);
+        free(tail.v);
         if (gone) {
             *index = (long)k;
             return CHATSEAL_E_TRUNCATED;

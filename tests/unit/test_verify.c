@@ -393,6 +393,56 @@ static void diagnosis_no_locator_matches(void)
     chatseal_keyring_free(ring);
 }
 
+/*
+ * Diagnosis on long histories goes through a sorted index, not a double
+ * loop: 4000 messages, the signed tail from 3000 cut and new user turns
+ * sent instead, is "truncated" at 3001; every message replaced is
+ * invalid_signature (no index guessed).
+ */
+static void diagnosis_long_histories(void)
+{
+    enum { N = 4000, CUT = 3001 };
+    chatseal_keyring *ring = cs_test_ring(RING1);
+    chatseal_options o = at_now();
+    char **msgs = calloc(N, sizeof *msgs);
+    char **forged = calloc(N, sizeof *forged);
+    if (!msgs || !forged)
+        abort();
+    for (size_t i = 0; i < N; i++) {
+        msgs[i] = malloc(80);
+        forged[i] = malloc(80);
+        if (!msgs[i] || !forged[i])
+            abort();
+        snprintf(msgs[i], 80, "{\"role\":\"%s\",\"content\":\"m%zu\"}",
+                 i % 2 ? "assistant" : "user", i);
+        snprintf(forged[i], 80, "{\"role\":\"user\",\"content\":\"f%zu\"}", i);
+    }
+    char *conv = cs_test_join((const char *const *)msgs, N);
+    char *token = cs_test_sign(ring, conv, &o);
+    /* m0..m3000, then new user turns where m3001.. (a reply first) were */
+    const char **cut = calloc(N, sizeof *cut);
+    if (!cut)
+        abort();
+    for (size_t i = 0; i < N; i++)
+        cut[i] = i < CUT ? msgs[i] : forged[i];
+    struct cs_verdict v = present(ring, token, cut, N, &o);
+    CHECK(v.code == CHATSEAL_E_TRUNCATED && v.index == CUT,
+          "cut tail: %s at %ld", chatseal_error_name(v.code), v.index);
+    v = present(ring, token, (const char *const *)forged, N, &o);
+    CHECK(v.code == CHATSEAL_E_INVALID_SIGNATURE && v.index == -1,
+          "all replaced: %s at %ld", chatseal_error_name(v.code), v.index);
+    for (size_t i = 0; i < N; i++) {
+        free(msgs[i]);
+        free(forged[i]);
+    }
+    free(msgs);
+    free(forged);
+    free(cut);
+    free(conv);
+    chatseal_free(token);
+    chatseal_keyring_free(ring);
+}
+
 /* ---------------------------------------------- order of the checks -- */
 
 static void tail_roles_and_count(void)
@@ -992,6 +1042,7 @@ int main(void)
         {"reordered", reordered},
         {"forged_header_or_tag", forged_header_or_tag},
         {"diagnosis_no_locator_matches", diagnosis_no_locator_matches},
+        {"diagnosis_long_histories", diagnosis_long_histories},
         {"tail_roles_and_count", tail_roles_and_count},
         {"missing_token", missing_token},
         {"binding", binding},
