@@ -971,7 +971,7 @@ static int fc_shortest(double x, char *digits, int *n)
                     c[i]++;
                 }
             } else {
-                for (i = k - 1; i >= 0 && c[i] == '0'; i--)
+                for (i = k - 1; i > 0 && c[i] == '0'; i--)
                     c[i] = '9';
                 c[i]--; /* d[0] is never 0 */
                 if (c[0] == '0') {
