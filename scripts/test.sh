@@ -6,6 +6,7 @@
 #                included), every suite but the browser one
 #   build-fuzz/  clang with libFuzzer: each fuzz target runs FUZZ_SECONDS
 #                (default 10) from its seed corpus
+#   build-release/  -O3, built only (warnings are errors), not tested
 # plus a style check (clang-format).  The last line is the summary
 # "N passed, N failed, N skipped" counted over all of them; the exit status is
 # non-zero if anything failed, including a build.
@@ -49,6 +50,18 @@ run_build build-asan --no-suite browser --timeout-multiplier 3 -- \
 if command -v clang >/dev/null; then
     CC=clang run_build build-fuzz --suite fuzz -- -Dfuzzing=true -Dwerror=true \
         -Db_sanitize=address,undefined -Db_lundef=false
+fi
+
+# the optimized build users install (-O3 finds warnings -O2 does not)
+step "configure + build build-release (warnings only)"
+if { [ -f build-release/build.ninja ] ||
+     meson setup build-release -Dbuildtype=release -Dwerror=true \
+        >build-release.setup.log 2>&1; } &&
+   ninja -C build-release >build-release.build.log 2>&1; then
+    echo "build-release: ok"; extra_passed=$((extra_passed + 1))
+else
+    tail -n 40 build-release.setup.log build-release.build.log 2>/dev/null
+    echo "FAIL: build build-release"; extra_failed=$((extra_failed + 1))
 fi
 
 step "style (clang-format)"
