@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# test.sh -- build chatseal three ways and run every test; `make test` runs this.
+# test.sh -- build chatseal four ways and run every test; `make test` runs this.
 #
 #   build/       gcc, -Wall -Wextra -Werror, every suite
 #   build-asan/  gcc with AddressSanitizer + UndefinedBehaviorSanitizer (leaks
