@@ -13,12 +13,27 @@
  *   extend   chatseal_conv_parse + chatseal_extend with one new assistant
  *            message (H0 -> H1)
  *
- * Method: warm up for 0.1 s, size a batch to run >= 2 ms, take the median
- * (and minimum) per operation over RUNS batches.  Output: one JSON line per
- * measurement, the same schema as bench/seeds/*.  bench/run.sh turns them
- * into the table.
+ * Method.  The machines we measure on are shared (two cores, other builds
+ * running), so a ratio is only meaningful if both of its terms saw the same
+ * machine.  Each operation is warmed up for 0.1 s and given a batch size
+ * that runs for >= 2 ms; then, RUNS times, one batch of *every* operation
+ * runs in turn.  A burst of load therefore hits all operations of a round
+ * alike, and the ratio op/SHA-256 is taken per round, then its median over
+ * the rounds is reported ("vs_sha256") next to each operation's median and
+ * minimum time per call.
  *
- *   bench_verify [--runs N] BODY.json...
+ * Time is the CPU time of the process (CLOCK_PROCESS_CPUTIME_ID, user +
+ * system, page faults included): with more runnable processes than cores,
+ * wall-clock batches mostly measure how long we waited for a core, while
+ * CPU time is what a request costs.  The seed benchmarks measure the same
+ * way (process.cpuUsage, time.process_time_ns).  The wall-clock median is
+ * printed too ("wall_median_ns").  Output: one JSON line per measurement,
+ * the schema the seed benchmarks print too; bench/report.py makes the
+ * table.
+ *
+ *   bench_verify [--runs N] [--ops LIST] BODY.json...
+ *       LIST: comma-separated subset of sha256,canon,verify,sign,extend
+ *       (default: all; handy under perf)
  *   bench_verify --sign BODY.json         prints a token for BODY
  *   bench_verify --rss BODY.json TOKEN    one parse + verify in a fresh
  *       process; peak RSS (getrusage ru_maxrss) before reading the body and
@@ -36,12 +51,14 @@
 #include "chatseal.h"
 
 #define NOW 1767225600
+#define NOPS 5
 static const char KEYS[] = "bench:AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA";
 static const char REPLY[] =
     "{\"role\":\"assistant\",\"content\":\"Certainly. The signed history was "
     "verified before this answer was produced, and this reply extends it.\"}";
 
 static int runs = 31;
+static const char *ops = "sha256,canon,verify,sign,extend";
 
 struct body {
     const char *name;
@@ -60,11 +77,21 @@ struct ctx {
     size_t sink_bytes;
 };
 
-static double now_ns(void)
+static double clock_ns(clockid_t id)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(id, &t);
     return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static double now_ns(void)
+{
+    return clock_ns(CLOCK_MONOTONIC);
+}
+
+static double cpu_ns(void)
+{
+    return clock_ns(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static void die(const char *what, chatseal_error e)
@@ -180,6 +207,15 @@ static void op_extend(struct ctx *c)
     chatseal_conv_free(conv);
 }
 
+static const struct op {
+    const char *name;
+    void (*fn)(struct ctx *);
+} all_ops[NOPS] = {{"sha256", op_sha256},
+                   {"canon", op_canon},
+                   {"verify", op_verify},
+                   {"sign", op_sign},
+                   {"extend", op_extend}};
+
 /* --------------------------------------------------------- measuring -- */
 
 static int cmp_double(const void *a, const void *b)
@@ -188,33 +224,97 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void measure(struct ctx *c, const char *op, void (*fn)(struct ctx *))
+/* Sorts v (n values) and returns its median. */
+static double median_of(double *v, int n)
 {
-    double t0 = now_ns(), per, *s;
-    long iters = 0, k, i;
-    int r;
+    qsort(v, (size_t)n, sizeof(double), cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* 1 if op is one of the comma-separated names in ops */
+static int op_wanted(const char *op)
+{
+    size_t n = strlen(op);
+    for (const char *p = ops; *p;) {
+        const char *e = strchr(p, ',');
+        size_t m = e ? (size_t)(e - p) : strlen(p);
+        if (m == n && memcmp(p, op, n) == 0)
+            return 1;
+        p += m + (e != NULL);
+    }
+    return 0;
+}
+
+/* Calls per batch so that one batch of fn runs >= 2 ms (after a 0.1 s
+ * warm-up that also fills caches and the allocator's free lists). */
+static long batch_size(struct ctx *c, void (*fn)(struct ctx *))
+{
+    double t0 = now_ns(), per;
+    long iters = 0;
     while (now_ns() - t0 < 1e8 || iters < 3) {
         fn(c);
         iters++;
     }
     per = (now_ns() - t0) / (double)iters;
-    k = (long)(2e6 / per) + 1;
-    s = calloc((size_t)runs, sizeof(double));
-    if (!s)
+    return (long)(2e6 / per) + 1;
+}
+
+/* Every wanted op of all_ops on body c->b, rounds interleaved. */
+static void measure_body(struct ctx *c)
+{
+    long k[NOPS] = {0};
+    double *s[NOPS] = {0}, *w[NOPS] = {0};
+    double *ratio = calloc((size_t)runs, sizeof(double));
+    int on[NOPS], i, r;
+    if (!ratio)
         exit(1);
-    for (r = 0; r < runs; r++) {
-        t0 = now_ns();
-        for (i = 0; i < k; i++)
-            fn(c);
-        s[r] = (now_ns() - t0) / (double)k;
+    for (i = 0; i < NOPS; i++) {
+        on[i] = op_wanted(all_ops[i].name);
+        if (!on[i])
+            continue;
+        k[i] = batch_size(c, all_ops[i].fn);
+        s[i] = calloc((size_t)runs, sizeof(double));
+        w[i] = calloc((size_t)runs, sizeof(double));
+        if (!s[i] || !w[i])
+            exit(1);
     }
-    qsort(s, (size_t)runs, sizeof(double), cmp_double);
-    printf("{\"impl\":\"chatseal\",\"op\":\"%s\",\"body\":\"%s\",\"bytes\":%zu,"
-           "\"messages\":%zu,\"median_ns\":%.1f,\"min_ns\":%.1f,\"runs\":%d,"
-           "\"batch\":%ld}\n",
-           op, c->b->name, c->b->len, c->b->nmsg, s[runs / 2], s[0], runs, k);
+    for (r = 0; r < runs; r++)
+        for (i = 0; i < NOPS; i++) {
+            double t0, c0;
+            long j;
+            if (!on[i])
+                continue;
+            t0 = now_ns();
+            c0 = cpu_ns();
+            for (j = 0; j < k[i]; j++)
+                all_ops[i].fn(c);
+            s[i][r] = (cpu_ns() - c0) / (double)k[i];
+            w[i][r] = (now_ns() - t0) / (double)k[i];
+        }
+    for (i = 0; i < NOPS; i++) {
+        double med, vs = 0;
+        if (!on[i])
+            continue;
+        if (on[0] && i > 0) {
+            for (r = 0; r < runs; r++)
+                ratio[r] = s[i][r] / s[0][r];
+            vs = median_of(ratio, runs);
+        }
+        med = median_of(s[i], runs);
+        printf("{\"impl\":\"chatseal\",\"op\":\"%s\",\"body\":\"%s\","
+               "\"bytes\":%zu,\"messages\":%zu,\"median_ns\":%.1f,"
+               "\"min_ns\":%.1f,\"wall_median_ns\":%.1f,\"clock\":\"cpu\","
+               "\"runs\":%d,\"batch\":%ld",
+               all_ops[i].name, c->b->name, c->b->len, c->b->nmsg, med, s[i][0],
+               median_of(w[i], runs), runs, k[i]);
+        if (vs > 0)
+            printf(",\"vs_sha256\":%.3f", vs);
+        printf("}\n");
+        free(s[i]);
+        free(w[i]);
+    }
     fflush(stdout);
-    free(s);
+    free(ratio);
 }
 
 static void prepare(struct ctx *c, struct body *b, const char *path)
@@ -270,7 +370,8 @@ static int sign_mode(const char *path)
  * --rss BODY TOKEN: one verify in this process.  The peak RSS (getrusage
  * ru_maxrss) is read after a warm-up verify of a tiny body (libraries and
  * OpenSSL providers loaded: the constant part) and again after reading BODY
- * and verifying it: the difference is what the body costs.
+ * and verifying it: the difference is what the body costs, the body's own
+ * bytes included.
  */
 static int rss_mode(const char *path, const char *token)
 {
@@ -319,17 +420,22 @@ int main(int argc, char **argv)
         return rss_mode(argv[2], argv[3]);
     if (argc >= 3 && strcmp(argv[1], "--sign") == 0)
         return sign_mode(argv[2]);
-    i = 1;
-    if (argc >= 3 && strcmp(argv[1], "--runs") == 0) {
-        runs = atoi(argv[2]);
-        if (runs < 1)
-            runs = 1;
-        i = 3;
+    for (i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--runs") == 0) {
+            runs = atoi(argv[i + 1]);
+            if (runs < 1)
+                runs = 1;
+        } else if (strcmp(argv[i], "--ops") == 0) {
+            ops = argv[i + 1];
+        } else {
+            break;
+        }
     }
     if (i >= argc) {
-        fprintf(stderr, "usage: bench_verify [--runs N] BODY.json...\n"
-                        "       bench_verify --sign BODY.json\n"
-                        "       bench_verify --rss BODY.json TOKEN\n");
+        fprintf(stderr,
+                "usage: bench_verify [--runs N] [--ops LIST] BODY.json...\n"
+                "       bench_verify --sign BODY.json\n"
+                "       bench_verify --rss BODY.json TOKEN\n");
         return 2;
     }
     setup(&c);
@@ -337,14 +443,13 @@ int main(int argc, char **argv)
         struct body b = {0};
         prepare(&c, &b, argv[i]);
         c.b = &b;
-        measure(&c, "sha256", op_sha256);
-        measure(&c, "canon", op_canon);
-        measure(&c, "verify", op_verify);
-        measure(&c, "sign", op_sign);
-        measure(&c, "extend", op_extend);
+        measure_body(&c);
         free(b.data);
         chatseal_free(b.token);
         free((char *)b.name);
     }
+    chatseal_keyring_free(c.ring);
+    EVP_MD_free(c.sha);
+    EVP_MD_CTX_free(c.md);
     return 0;
 }

@@ -6,8 +6,10 @@
 // Here sender/text are the OpenAI body's role/content.
 //
 // usage: node conversation_integrity.mjs BODY.json...
-// Measures "verify": JSON.parse of the request (the body plus its
-// historySignature, as the middleware receives it) + serialize + HMAC + compare.
+// Measures "verify": what the middleware does per request once express.json()
+// has read the raw body: decode the request bytes (the body plus its
+// historySignature) as UTF-8, JSON.parse, serialize, HMAC, compare.  chatseal
+// is timed from raw bytes too, so both sides start from the same place.
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { measure, report, bodyName } from './timing.mjs';
@@ -30,9 +32,9 @@ for (const path of process.argv.slice(2)) {
   const raw = readFileSync(path);
   const body = JSON.parse(raw.toString('utf8'));
   body.historySignature = calculateSignature(body.messages);
-  const signed = JSON.stringify(body);
+  const signed = Buffer.from(JSON.stringify(body), 'utf8');
   const verify = () => {
-    const req = JSON.parse(signed);
+    const req = JSON.parse(signed.toString('utf8'));
     if (!verifyHistory(req.messages, req.historySignature)) throw new Error('verify failed');
   };
   verify();

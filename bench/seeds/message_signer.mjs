@@ -6,8 +6,9 @@
 // message also carries its own signature HMAC("role:content").
 //
 // usage: node message_signer.mjs BODY.json...
-// Measures "verify": JSON.parse of the signed conversation
-// ({messages:[{message, signature}], chainHash}) + verifyConversation.
+// Measures "verify": UTF-8 decoding + JSON.parse of the signed conversation
+// as it comes back in a request ({messages:[{message, signature}],
+// chainHash}) + verifyConversation.
 import { readFileSync } from 'node:fs';
 import { measure, report, bodyName } from './timing.mjs';
 
@@ -54,9 +55,9 @@ async function verifyConversation(signed) {
 for (const path of process.argv.slice(2)) {
   const raw = readFileSync(path);
   const body = JSON.parse(raw.toString('utf8'));
-  const signed = JSON.stringify(await signConversation(body.messages));
+  const signed = Buffer.from(JSON.stringify(await signConversation(body.messages)), 'utf8');
   const verify = async () => {
-    const r = await verifyConversation(JSON.parse(signed));
+    const r = await verifyConversation(JSON.parse(signed.toString('utf8')));
     if (!r.valid) throw new Error('verify failed');
   };
   await verify();

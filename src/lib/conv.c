@@ -416,6 +416,9 @@ chatseal_error chatseal_conv_canonical(const chatseal_conv *conv,
         return CHATSEAL_E_INVALID_ARGUMENT;
     *out = NULL;
     cs_buf b = {0};
+    /* the whole body at once: a request of N bytes is copied once, not
+     * ~2N bytes through a chain of doublings (the gateway forwards this) */
+    cs_buf_reserve(&b, conv->canon_len + conv->appended.n + 16);
     if (!conv->canon) { /* a single message made by cs_conv_single */
         cs_buf_putc(&b, '[');
         cs_buf_put(&b, conv->appended.p, conv->appended.n);

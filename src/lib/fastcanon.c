@@ -1479,7 +1479,11 @@ static chatseal_error fc_run(cs_fc *fc, const char *json, size_t len)
     fc->saw_messages = fc->want_role = fc->want_msgs = 0;
     if (!json && len)
         return CHATSEAL_E_INVALID_ARGUMENT;
-    if (!fc->out && fc_grow(&fc->out, &fc->ocap, 4096))
+    /* When the canonical text is kept, it is rarely longer than the input:
+     * one allocation of about the right size instead of a chain of
+     * doublings, copies and fresh page faults.  A sink gets it in pieces. */
+    if (fc_grow(&fc->out, &fc->ocap,
+                (fc->sink || len < 4096 ? 4096 : len) + FC_SLACK))
         return CHATSEAL_E_NO_MEMORY;
 
 value:

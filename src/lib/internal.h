@@ -36,6 +36,8 @@ typedef struct cs_buf {
     int oom; /* sticky: an append failed; the contents are incomplete */
 } cs_buf;
 
+/* Room for extra more bytes (and the NUL); -1 (and oom set) if none. */
+int cs_buf_reserve(cs_buf *b, size_t extra);
 void cs_buf_put(cs_buf *b, const void *s, size_t n);
 void cs_buf_puts(cs_buf *b, const char *s);
 void cs_buf_putc(cs_buf *b, char c);

@@ -18,7 +18,7 @@
 
 /* ------------------------------------------------------------- buffers -- */
 
-static int cs_buf_reserve(cs_buf *b, size_t extra)
+int cs_buf_reserve(cs_buf *b, size_t extra)
 {
     if (b->oom)
         return -1;
@@ -194,47 +194,72 @@ void cs_b64u_encode(const uint8_t *in, size_t n, char *out)
     *out = '\0';
 }
 
-static int cs_b64u_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
+/* Value of each byte in the base64url alphabet; X (0xff, bit 7 set) for
+ * every other byte, so one OR over a group of four tells if any was bad. */
+#define X 0xff
+/* clang-format off */
+static const uint8_t cs_b64u_values[256] = {
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X, 62,  X,  X,
+    52, 53, 54, 55, 56, 57, 58, 59, 60, 61,  X,  X,  X,  X,  X,  X,
+     X,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9, 10, 11, 12, 13, 14,
+    15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25,  X,  X,  X,  X, 63,
+     X, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+    41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,  X,  X,  X,  X,  X,
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+     X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+};
+/* clang-format on */
+#undef X
 
 /*
  * Strict on purpose: a token has exactly one textual form, so two different
  * strings can never carry the same signature (no padding, no other
  * alphabet, and the unused low bits of the last character must be zero).
+ * Table-driven, four characters to three bytes per step: the tokens of long
+ * conversations carry tens of kilobytes of base64url (roles and locators).
  */
 int cs_b64u_decode(const char *in, size_t n, uint8_t *out, size_t *out_len)
 {
-    if (n % 4 == 1)
+    const unsigned char *s = (const unsigned char *)in;
+    size_t full = n / 4, rest = n % 4, o = 0;
+    unsigned bad = 0;
+    if (rest == 1)
         return -1;
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = cs_b64u_value((unsigned char)in[i]);
-        if (v < 0)
+    for (size_t i = 0; i < full; i++, s += 4) {
+        unsigned a = cs_b64u_values[s[0]], b = cs_b64u_values[s[1]],
+                 c = cs_b64u_values[s[2]], d = cs_b64u_values[s[3]];
+        bad |= a | b | c | d;
+        out[o] = (uint8_t)(a << 2 | b >> 4);
+        out[o + 1] = (uint8_t)(b << 4 | c >> 2);
+        out[o + 2] = (uint8_t)(c << 6 | d);
+        o += 3;
+    }
+    if (rest) {
+        unsigned a = cs_b64u_values[s[0]], b = cs_b64u_values[s[1]];
+        unsigned c = rest == 3 ? cs_b64u_values[s[2]] : 0;
+        bad |= a | b | c;
+        if (bad & 0x80)
             return -1;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
+        out[o++] = (uint8_t)(a << 2 | b >> 4);
+        if (rest == 2) {
+            if (b & 0x0f)
+                return -1; /* non-zero unused trailing bits */
+        } else {
+            out[o++] = (uint8_t)(b << 4 | c >> 2);
+            if (c & 0x03)
+                return -1;
         }
     }
-    if (acc != 0)
-        return -1; /* non-zero unused trailing bits */
+    if (bad & 0x80)
+        return -1;
     *out_len = o;
     return 0;
 }
