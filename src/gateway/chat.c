@@ -611,8 +611,9 @@ static void forward_headers(const cs_req *r, cs_headers *out, int json)
         cs_headers_add(out, "Content-Type", 12, "application/json", 16);
 }
 
-static void start_upstream(cs_req *r, chat *c, const char *method,
-                           const char *body, size_t len)
+/* Takes `body` over (see cs_upstream_request). */
+static void start_upstream(cs_req *r, chat *c, const char *method, char *body,
+                           size_t len)
 {
     cs_headers h;
     cs_headers_init(&h);
@@ -623,9 +624,11 @@ static void start_upstream(cs_req *r, chat *c, const char *method,
     r->on_abort = on_abort;
     r->on_drain = on_drain;
     c->t_sent = cs_now_ns();
-    c->up = c->buf ? cs_upstream_request(c->gw->upstream, method, r->target, &h,
-                                         body, len, &chat_cbs, c)
-                   : NULL;
+    if (c->buf)
+        c->up = cs_upstream_request(c->gw->upstream, method, r->target, &h,
+                                    body, len, &chat_cbs, c);
+    else
+        free(body);
     cs_headers_clear(&h);
     if (!c->up) {
         r->on_abort = NULL;
@@ -752,7 +755,6 @@ void cs_chat_handle(cs_req *r)
         return;
     }
     start_upstream(r, c, "POST", fwd, fwdlen);
-    chatseal_free(fwd);
 }
 
 void cs_models_handle(cs_req *r)

@@ -23,15 +23,21 @@
 #include "http.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 
 #define MAX_HEADERS 128
 #define MAX_CHUNK_LINE 1024
 #define MAX_TRAILERS 16384
+/* A body is reserved in one block up to this size before its bytes arrive:
+ * a client can claim a large Content-Length and send nothing, so larger
+ * bodies grow as they come (and cost one copy at pull-up) instead. */
+#define MAX_BODY_RESERVE (1024 * 1024)
 
 enum {
     B_NONE,
@@ -501,6 +507,51 @@ int cs_http_read_body(cs_http_msg *m, struct evbuffer *in, struct evbuffer *out,
         }
         return CS_HTTP_AGAIN;
     }
+}
+
+int cs_http_read_body_direct(cs_http_msg *m, struct evbuffer *in,
+                             struct evbuffer *out, int fd)
+{
+    if (m->body_state != B_LENGTH)
+        return cs_http_read_body(m, in, out, 0);
+    size_t want = (size_t)m->remaining;
+    size_t room = want;
+    if (evbuffer_get_length(out) == 0 && room > MAX_BODY_RESERVE)
+        room = MAX_BODY_RESERVE;
+    struct evbuffer_iovec v;
+    if (evbuffer_reserve_space(out, (ev_ssize_t)room, &v, 1) < 1) {
+        m->error = "out of memory";
+        return CS_HTTP_ERROR;
+    }
+    if (v.iov_len > want)
+        v.iov_len = want;
+    char *p = v.iov_base;
+    size_t got = 0;
+    size_t avail = evbuffer_get_length(in);
+    if (avail) {
+        got = avail < v.iov_len ? avail : v.iov_len;
+        evbuffer_remove(in, p, got);
+    }
+    while (fd >= 0 && got < v.iov_len) {
+        ssize_t n = recv(fd, p + got, v.iov_len - got, 0);
+        if (n > 0)
+            got += (size_t)n;
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else
+            break; /* EAGAIN, EOF or error: the bufferevent takes over */
+    }
+    v.iov_len = got;
+    if (evbuffer_commit_space(out, &v, 1) != 0) {
+        m->error = "internal buffer error";
+        return CS_HTTP_ERROR;
+    }
+    m->remaining -= got;
+    if (m->remaining == 0) {
+        m->body_state = B_DONE;
+        return CS_HTTP_DONE;
+    }
+    return CS_HTTP_AGAIN;
 }
 
 const char *cs_http_reason(int status)

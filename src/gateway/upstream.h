@@ -37,11 +37,13 @@ const char *cs_upstream_describe(const cs_upstream *u);
 /*
  * Sends method + path_query (the client's path; the base path of the
  * upstream URL is prepended) with `headers` (end-to-end headers only: Host,
- * Content-Length and Accept-Encoding are set here) and `body`.
+ * Content-Length and Accept-Encoding are set here) and `body`.  The request
+ * takes `body` over (malloc'd, or NULL) and frees it, also on failure: it is
+ * written to the socket from where it lies, without a copy.
  */
 cs_upreq *cs_upstream_request(cs_upstream *u, const char *method,
                               const char *path_query, const cs_headers *headers,
-                              const char *body, size_t len,
+                              char *body, size_t len,
                               const cs_upstream_cbs *cbs, void *ctx);
 /* No callback runs after this.  Safe inside a callback. */
 void cs_upstream_cancel(cs_upreq *r);
