@@ -79,6 +79,7 @@ struct cs_server {
     size_t nconns;
     size_t nrejecting;
     int draining;
+    uint64_t id_base, id_count; /* request ids, see request_id() */
     void (*drained)(void *);
     void *drained_arg;
 };
@@ -532,6 +533,24 @@ static void dispatch(cs_conn *c)
     s->handler(r, s->arg);
 }
 
+/*
+ * Request ids need to be unique, not secret: a random 64-bit start drawn once
+ * per server, plus a counter, through a bijective mix (so ids stay unique and
+ * do not reveal how many requests came before).  One RAND_bytes per request
+ * cost 2% of a small request's CPU time (OpenSSL checks getpid() each call).
+ */
+static void request_id(cs_server *s, char out[17])
+{
+    uint64_t x = s->id_base + ++s->id_count;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    static const char hex[] = "0123456789abcdef";
+    for (int i = 15; i >= 0; i--, x >>= 4)
+        out[i] = hex[x & 15];
+    out[16] = '\0';
+}
+
 static int start_request(cs_conn *c)
 {
     cs_server *s = c->srv;
@@ -551,11 +570,7 @@ static int start_request(cs_conn *c)
     r->t0_ns = cs_now_ns();
     r->in_bytes = c->msg.head_bytes;
     cs_headers_init(&r->resp_headers);
-    unsigned char rnd[8];
-    if (RAND_bytes(rnd, sizeof rnd) != 1)
-        memset(rnd, 0, sizeof rnd);
-    for (int i = 0; i < 8; i++)
-        snprintf(r->id + 2 * i, 3, "%02x", rnd[i]);
+    request_id(s, r->id);
     const char *q = strchr(r->target, '?');
     r->path =
         q ? strndup(r->target, (size_t)(q - r->target)) : strdup(r->target);
@@ -758,6 +773,10 @@ cs_server *cs_server_new(cs_gw *gw, cs_handler_fn handler, void *arg)
     s->gw = gw;
     s->handler = handler;
     s->arg = arg;
+    if (RAND_bytes((unsigned char *)&s->id_base, sizeof s->id_base) != 1) {
+        free(s);
+        return NULL;
+    }
     return s;
 }
 

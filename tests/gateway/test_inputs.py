@@ -235,6 +235,62 @@ def test_keep_alive_and_pipelining():
     expect_clean_stop(gw)
 
 
+def test_large_bodies_arrive_in_pieces():
+    """Request bodies are read straight from the socket into one block
+    (server.c, cs_http_read_body_direct): bodies under and over the 1 MiB
+    up-front reservation, cut at odd places, with a pipelined request right
+    behind them, reach the model whole and in canonical form."""
+    up = Upstream()
+    gw = Gateway("--upstream", up.url, "--max-body", "8M")
+
+    def conv(n, size):
+        msgs = []
+        for i in range(n):  # a fresh conversation: user turns only
+            role = "user"
+            text = ("m%d " % i) + ("é\u00e9 x" * (size // 8))[:size]
+            msgs.append({"role": role, "content": text})
+        msgs.append({"role": "user", "content": "last"})
+        return {"model": "test-model", "messages": msgs}
+
+    def canonical(obj):
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False).encode()
+
+    small = b'{"messages":[' + U.encode() + b']}'
+    tail = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/json\r\nContent-Length: %d\r\n"
+            b"Connection: close\r\n\r\n%s" % (len(small), small))
+    for n, size in ((40, 7000), (300, 9000)):  # ~0.3 MB and ~2.7 MB
+        obj = conv(n, size)
+        body = json.dumps(obj).encode()
+        head = (b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body))
+        data = head + body + tail
+        s = socket.create_connection((gw.host, gw.port), timeout=15)
+        try:
+            i, cuts = 0, [len(head) + 1, 7, 4096, 1, 65536, 300000, 13]
+            for k, cut in enumerate(cuts):
+                s.sendall(data[i:i + cut])
+                i += cut
+                time.sleep(0.01 if k % 2 else 0)
+            s.sendall(data[i:])
+            out = b""
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                out += d
+        finally:
+            s.close()
+        assert out.count(b"HTTP/1.1 200 OK") == 2, out[:300]
+        assert out.count(b"Chatseal-Token: cs1.") == 2
+        got = [r["body"] for r in up.chat_requests()[-2:]]
+        assert got[0] == canonical(obj), (len(got[0]), len(body))
+        assert json.loads(got[1]) == json.loads(small)
+    expect_clean_stop(gw)
+
+
 def test_mutated_requests_never_500():
     """Random byte flips, cuts and splices of valid requests (a small fuzz
     pass over the real server, under ASan in the sanitizer build)."""

@@ -3,6 +3,7 @@ SIGTERM draining open streams, the drain bound, and what the logs may hold.
 """
 
 import json
+import re
 import os
 import signal
 import socket
@@ -153,9 +154,10 @@ def test_logs_hold_no_key_material_and_no_message_text():
     gw = Gateway("--upstream", up.url, "--key-file", path)
     r = gw.chat(MSGS)
     assert r.status == 200
-    gw.chat(MSGS + [{"role": "assistant", "content": "TOP-SECRET-FORGED"}],
-            token="garbage")
-    gw.chat(MSGS, stream=True, model="stream")
+    r2 = gw.chat(MSGS + [{"role": "assistant", "content": "TOP-SECRET-FORGED"}],
+                 token="garbage")
+    r3 = gw.chat(MSGS, stream=True, model="stream")
+    ids = [x.headers.get("x-request-id") for x in (r, r2, r3)]
     gw.proc.send_signal(signal.SIGHUP)
     gw.wait_log("keyring_reloaded")
     expect_clean_stop(gw)
@@ -172,6 +174,10 @@ def test_logs_hold_no_key_material_and_no_message_text():
     assert reqs[0]["count"] == 3 and reqs[0]["code"] == "ok"
     assert reqs[1]["status"] == 400 and reqs[1]["code"] == "malformed_token"
     assert reqs[2]["stream"] is True
+    # request ids: 16 hex digits, distinct, the same in the header and the log
+    assert all(i and re.fullmatch(r"[0-9a-f]{16}", i) for i in ids), ids
+    assert len(set(ids)) == 3, ids
+    assert [e["id"] for e in reqs] == ids, (ids, reqs)
 
 
 def test_world_readable_key_file_warns():
