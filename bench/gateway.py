@@ -202,15 +202,38 @@ def post(port, path, body, token, read_all=True):
     return r.status, hdrs, data
 
 
-def run_wrk(url, body_file, token, conns, duration, delay_ms=0):
+def cpu_seconds(pid):
+    """user + system CPU time of pid and its children (an nginx master and
+    its worker), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            with open("/proc/%d/task/%d/children" % (p, p)) as f:
+                todo += [int(c) for c in f.read().split()]
+        except OSError:
+            pass
+    return total
+
+
+def run_wrk(url, body_file, token, conns, duration, delay_ms=0, pid=None):
     env = dict(os.environ, BENCH_BODY=body_file, BENCH_TOKEN=token or "",
                BENCH_DELAY_MS=str(delay_ms))
+    cpu0 = cpu_seconds(pid) if pid else 0.0
     out = subprocess.run(["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration,
                           "--timeout", "10s", "-s", run_wrk.lua, url],
                          env=env, capture_output=True, text=True, check=True)
     line = [l for l in out.stdout.splitlines() if l.startswith("{")][-1]
     r = json.loads(line)
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
+    if pid and r["requests"]:
+        # CPU the serving process spent per request: what it costs, apart
+        # from how the two shared cores were split between wrk and servers
+        r["cpu_us_per_req"] = (cpu_seconds(pid) - cpu0) * 1e6 / r["requests"]
     return r
 
 
@@ -321,18 +344,23 @@ def main():
         with open(os.path.join(d, "proxy.conf"), "w") as f:
             f.write(proxy_conf(d, px, up))
         logs = open(os.path.join(d, "servers.log"), "w")
+        pids = {}
         p = procs.start("nginx-upstream", ["nginx", "-p", d, "-c",
                                            os.path.join(d, "upstream.conf")], logs)
         wait_port(up, p, "upstream nginx")
+        pids["direct"] = p.pid
         p = procs.start("nginx-proxy", ["nginx", "-p", d, "-c",
                                         os.path.join(d, "proxy.conf")], logs)
         wait_port(px, p, "nginx proxy")
+        pids["nginx"] = p.pid
         for port, base in ((gw, ""), (gws, "/sse")):
             p = procs.start("chatseal" + base, [
                 chatseal, "serve", "--upstream", "http://127.0.0.1:%d%s" % (up, base),
                 "--listen", "127.0.0.1:%d" % port, "--key-file", keys, "--quiet"],
                 logs)
             wait_port(port, p, "chatseal serve")
+            if not base:
+                pids["gateway"] = p.pid
 
         targets = [("direct", up, "/v1/chat/completions", "/sse/v1/chat/completions"),
                    ("nginx", px, "/v1/chat/completions", "/sse/v1/chat/completions"),
@@ -360,10 +388,13 @@ def main():
             for _ in range(a.repeat):
                 for t, port, url, _ in targets:
                     runs[t].append(run_wrk("http://127.0.0.1:%d%s" % (port, url),
-                                           path, tok, a.connections, a.duration))
+                                           path, tok, a.connections, a.duration,
+                                           pid=pids[t]))
             for t, *_ in targets:
                 rs = runs[t]
                 rec = {"impl": t, "op": "http", "mode": "saturated", "body": name,
+                       "cpu_us_per_req": statistics.median(
+                           r.get("cpu_us_per_req", 0) for r in rs),
                        "bytes": len(data), "connections": a.connections,
                        "duration_s": a.duration, "rounds": len(rs),
                        "rps": statistics.median(r["rps"] for r in rs),

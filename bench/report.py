@@ -194,18 +194,22 @@ def gateway_tables(rows):
         r0 = sat[0]
         print("Gateway (wrk -t1 -c%d -d%ds on loopback, median of %d rounds; "
               "latency in us):" % (r0["connections"], r0["duration_s"], r0["rounds"]))
-        print("%-10s %-8s %10s %8s %8s %10s %8s" % (
-            "body", "path", "req/s", "p50", "p99", "vs nginx", "errors"))
+        print("%-10s %-8s %10s %8s %8s %10s %8s %9s" % (
+            "body", "path", "req/s", "p50", "p99", "vs nginx", "errors",
+            "cpu/req"))
         for b in bodies:
             n = idx.get(("nginx", "http", "saturated", b))
             for t in ("direct", "nginx", "gateway"):
                 r = idx.get((t, "http", "saturated", b))
                 if not r:
                     continue
-                print("%-10s %-8s %10.0f %8d %8d %10s %8d" % (
+                print("%-10s %-8s %10.0f %8d %8d %10s %8d %9s" % (
                     b, t, r["rps"], r["p50_us"], r["p99_us"],
                     "%.2fx" % (r["rps"] / n["rps"]) if n else "-",
-                    r["errors"] + r["non2xx"]))
+                    r["errors"] + r["non2xx"],
+                    "%.1f" % r["cpu_us_per_req"] if r.get("cpu_us_per_req") else "-"))
+        print("(cpu/req: CPU time in us of the process wrk talks to, per request:"
+              " the upstream nginx for direct, the nginx proxy, the gateway)")
     half = [r for r in g if r.get("mode") == "half"]
     if half:
         print()
