@@ -10,6 +10,7 @@
  *   canon.c    the public canonicalize calls (over fastcanon.c)
  *   conv.c     a parsed conversation: per-message digests and roles
  *   token.c    token headers: build, decode, validate, inspect
+ *   tokhdr.c   reading a canonical token header (a scanner, no JSON DOM)
  *   sign.c     the tag (FORMAT.md §4.4), signing and turn extension
  *   verify.c   verification (§5) and diagnosis (§5.1)
  *   report.c   the verification report
@@ -181,6 +182,22 @@ typedef struct cs_token {
 /* Step 2 of FORMAT.md §5: everything but the MAC. */
 chatseal_error cs_token_decode(const char *text, cs_token *t);
 void cs_token_clear(cs_token *t);
+
+/* OK when the header bytes are their own RFC 8785 form, else
+ * malformed_token: the gate every header passes before it is read. */
+chatseal_error cs_token_header_canonical(const uint8_t *header, size_t len);
+/* The member checks of FORMAT.md §4 on a header that passed
+ * cs_token_header_canonical (and only on such a header): fills the header
+ * fields of t (zeroed by the caller); malformed_token or
+ * unsupported_version on error, when t may hold allocations that
+ * cs_token_clear frees.  tokhdr.c. */
+chatseal_error cs_token_header_read(const uint8_t *header, size_t len,
+                                    cs_token *t);
+/* The same contract, read with jansson: the reference the tests and fuzzers
+ * hold cs_token_header_read to.  tokhdr_reference.c, linked into the static
+ * (test) library only, never into the shipped shared library. */
+chatseal_error cs_token_header_read_reference(const uint8_t *header, size_t len,
+                                              cs_token *t);
 
 /* What goes in a new header. */
 typedef struct cs_header_in {

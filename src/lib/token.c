@@ -11,19 +11,15 @@
  * problem with malformed_token; a version other than 1 is reported as such
  * before any member check, so that a future format is named, not "malformed".
  *
- * The header is read with jansson: it is small, it is parsed once per
- * verification, and a second, independent parser here costs nothing on the
- * hot path while the canonical-form check ties it to fastcanon's bytes.
+ * The header's members are read by the scanner in tokhdr.c, which relies on
+ * the canonical-form check here coming first (see there for why and how it
+ * is held to the jansson reader it replaced).
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "fastcanon.h"
 #include "internal.h"
-
-#define CS_INT_MAX ((int64_t)1 << 53)
 
 static void cs_header_int(cs_buf *b, int *first, const char *name, int64_t v)
 {
@@ -135,142 +131,26 @@ static uint8_t *cs_b64u_alloc(const char *s, size_t n, size_t *len)
     return NULL;
 }
 
-static int cs_get_int(json_t *v, int64_t lo, int64_t *out)
+/* Every header must be its own canonical form (at most 4 deep): the one
+ * spelling the tag covers, and the only grammar tokhdr.c reads. */
+chatseal_error cs_token_header_canonical(const uint8_t *header, size_t len)
 {
-    if (!json_is_integer(v))
-        return -1;
-    json_int_t x = json_integer_value(v);
-    if (x < lo || x >= CS_INT_MAX)
-        return -1;
-    *out = (int64_t)x;
-    return 0;
-}
-
-static int cs_roles_valid(const char *s)
-{
-    for (; *s; s++)
-        if (!strchr("suatdfx", *s))
-            return 0;
-    return 1;
-}
-
-/* Member checks of §4 on a parsed, canonical header object. */
-static chatseal_error cs_token_members(json_t *h, cs_token *t)
-{
-    const char *name;
-    json_t *v;
-    int has_v = 0, has_iat = 0;
-    t->n = -1;
-    json_object_foreach(h, name, v)
-    {
-        size_t sl = json_is_string(v) ? json_string_length(v) : 0;
-        const char *s = json_is_string(v) ? json_string_value(v) : NULL;
-        if (strcmp(name, "v") == 0) {
-            has_v = 1; /* value checked by the caller */
-        } else if (strcmp(name, "typ") == 0) {
-            if (!s || (strcmp(s, CS_TYP_CONV) && strcmp(s, CS_TYP_MSG) &&
-                       strcmp(s, CS_TYP_STATE) && strcmp(s, CS_TYP_SEALED)))
-                return CHATSEAL_E_MALFORMED_TOKEN;
-            strcpy(t->typ, s);
-        } else if (strcmp(name, "kid") == 0) {
-            if (!s || !cs_kid_valid(s, sl))
-                return CHATSEAL_E_MALFORMED_TOKEN;
-            memcpy(t->kid, s, sl + 1);
-        } else if (strcmp(name, "iat") == 0) {
-            if (cs_get_int(v, 0, &t->iat))
-                return CHATSEAL_E_MALFORMED_TOKEN;
-            has_iat = 1;
-        } else if (strcmp(name, "exp") == 0) {
-            if (cs_get_int(v, 1, &t->exp))
-                return CHATSEAL_E_MALFORMED_TOKEN;
-        } else if (strcmp(name, "n") == 0) {
-            if (cs_get_int(v, 0, &t->n) || t->n > (int64_t)CHATSEAL_TOKEN_MAX)
-                return CHATSEAL_E_MALFORMED_TOKEN;
-        } else if (strcmp(name, "pur") == 0) {
-            if (!s || sl < 1 || sl > CHATSEAL_BINDING_MAX || strlen(s) != sl ||
-                !(t->pur = strdup(s)))
-                return CHATSEAL_E_MALFORMED_TOKEN;
-        } else if (strcmp(name, "bnd") == 0) {
-            size_t bl = 0;
-            uint8_t *b = s && sl == 22 ? cs_b64u_alloc(s, sl, &bl) : NULL;
-            if (!b || bl != CHATSEAL_BINDBYTES) {
-                free(b);
-                return CHATSEAL_E_MALFORMED_TOKEN;
-            }
-            memcpy(t->bnd, b, CHATSEAL_BINDBYTES);
-            free(b);
-            t->has_bnd = 1;
-        } else if (strcmp(name, "roles") == 0) {
-            if (!s || strlen(s) != sl || !cs_roles_valid(s) ||
-                !(t->roles = strdup(s)))
-                return CHATSEAL_E_MALFORMED_TOKEN;
-        } else if (strcmp(name, "loc") == 0) {
-            size_t ll = 0;
-            if (!s || !(t->loc = cs_b64u_alloc(s, sl, &ll)) ||
-                ll % CHATSEAL_LOCATORBYTES)
-                return CHATSEAL_E_MALFORMED_TOKEN;
-            t->nloc = ll / CHATSEAL_LOCATORBYTES;
-        } else if (strcmp(name, "ao") == 0) {
-            if (!json_is_true(v))
-                return CHATSEAL_E_MALFORMED_TOKEN;
-            t->ao = 1;
-        } else {
-            return CHATSEAL_E_MALFORMED_TOKEN;
-        }
-    }
-    if (!has_v || !has_iat || !t->typ[0] || !t->kid[0])
+    char *canon = NULL;
+    size_t cl = 0;
+    if (cs_fc_canonicalize_alloc((const char *)header, len, 4, &canon, &cl) !=
+        CHATSEAL_OK)
         return CHATSEAL_E_MALFORMED_TOKEN;
-    if (t->exp && t->exp <= t->iat)
-        return CHATSEAL_E_MALFORMED_TOKEN;
-    int chain = !strcmp(t->typ, CS_TYP_CONV) || !strcmp(t->typ, CS_TYP_MSG);
-    if (!chain)
-        return t->n >= 0 || t->roles || t->loc || t->ao
-                   ? CHATSEAL_E_MALFORMED_TOKEN
-                   : CHATSEAL_OK;
-    if (t->n < 0 || (!strcmp(t->typ, CS_TYP_MSG) && t->n != 1))
-        return CHATSEAL_E_MALFORMED_TOKEN;
-    if (!t->roles != !t->loc || (t->ao && !t->roles))
-        return CHATSEAL_E_MALFORMED_TOKEN;
-    if (t->roles) {
-        if ((int64_t)strlen(t->roles) != t->n)
-            return CHATSEAL_E_MALFORMED_TOKEN;
-        size_t located = 0;
-        for (const char *r = t->roles; *r; r++)
-            located += !t->ao || *r == 'a';
-        if (located != t->nloc)
-            return CHATSEAL_E_MALFORMED_TOKEN;
-    }
-    return CHATSEAL_OK;
+    int same = cl == len && memcmp(canon, header, cl) == 0;
+    free(canon);
+    return same ? CHATSEAL_OK : CHATSEAL_E_MALFORMED_TOKEN;
 }
 
 static chatseal_error cs_token_parse_header(cs_token *t)
 {
-    /* the header must be its own canonical form */
-    char *canon = NULL;
-    size_t cl = 0;
-    if (cs_fc_canonicalize_alloc((const char *)t->header, t->header_len, 4,
-                                 &canon, &cl) != CHATSEAL_OK)
-        return CHATSEAL_E_MALFORMED_TOKEN;
-    int same = cl == t->header_len && memcmp(canon, t->header, cl) == 0;
-    free(canon);
-    if (!same)
-        return CHATSEAL_E_MALFORMED_TOKEN;
-    json_error_t jerr;
-    json_t *h = json_loadb((const char *)t->header, t->header_len,
-                           JSON_REJECT_DUPLICATES, &jerr);
-    if (!json_is_object(h)) {
-        json_decref(h);
-        return CHATSEAL_E_MALFORMED_TOKEN;
-    }
-    json_t *v = json_object_get(h, "v");
-    chatseal_error e;
-    if (json_is_integer(v) && json_integer_value(v) != CHATSEAL_FORMAT_VERSION)
-        e = CHATSEAL_E_UNSUPPORTED_VERSION;
-    else if (!json_is_integer(v))
-        e = CHATSEAL_E_MALFORMED_TOKEN;
-    else
-        e = cs_token_members(h, t);
-    json_decref(h);
+    /* first: the scanner may only ever see canonical JSON */
+    chatseal_error e = cs_token_header_canonical(t->header, t->header_len);
+    if (e == CHATSEAL_OK)
+        e = cs_token_header_read(t->header, t->header_len, t);
     return e;
 }
 
