@@ -150,7 +150,14 @@ static int setup(serve *s, FILE *err)
     if (cs_keys_load(gw, err) != 0)
         return -1;
     gw->token_flags = token_flags(&gw->cfg);
-    gw->base = event_base_new();
+    /* the changelist folds an add and a delete of the same event within one
+     * loop turn into nothing: see cs_conn_flush() in server.c */
+    struct event_config *ecfg = event_config_new();
+    if (ecfg) {
+        event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        gw->base = event_base_new_with_config(ecfg);
+        event_config_free(ecfg);
+    }
     gw->metrics = cs_metrics_new();
     if (!gw->base || !gw->metrics) {
         fprintf(err, "chatseal: out_of_memory: serve: setup failed\n");

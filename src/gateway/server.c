@@ -54,6 +54,7 @@
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
+#include "sockio.h"
 
 #define READ_HIGH_WATERMARK (1024 * 1024)
 #define MAX_SINGLE_WRITE (4 * 1024 * 1024)
@@ -200,6 +201,7 @@ static void req_finish(cs_req *r)
         c->phase = P_IDLE;
         set_timer(c, c->srv->gw->cfg.idle_timeout);
     }
+    cs_sockio_flush(c->bev, c->tls); /* the answer leaves now, see sockio.c */
     kick(c);
 }
 
@@ -207,6 +209,7 @@ static void write_head(cs_req *r, int status, const char *ctype, int64_t length)
 {
     cs_conn *c = r->conn;
     struct evbuffer *out = bufferevent_get_output(c->bev);
+    bufferevent_enable(c->bev, EV_WRITE); /* cs_sockio_flush() turns it off */
     r->status = status;
     r->started = 1;
     if (!c->msg.keep_alive || c->srv->draining)
@@ -622,8 +625,10 @@ static void conn_process(cs_conn *c)
         }
         const char *expect = cs_headers_get(&c->msg.headers, "Expect");
         if (expect && c->msg.minor >= 1 &&
-            strcasecmp(expect, "100-continue") == 0 && c->msg.length != 0)
+            strcasecmp(expect, "100-continue") == 0 && c->msg.length != 0) {
+            bufferevent_enable(c->bev, EV_WRITE);
             bufferevent_write(c->bev, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+        }
         c->phase = P_BODY;
         set_timer(c, cfg->body_timeout);
     }

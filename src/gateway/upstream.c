@@ -45,6 +45,7 @@
 #include <openssl/x509v3.h>
 
 #include "mock.h"
+#include "sockio.h"
 
 #define MAX_IDLE 32
 #define IDLE_SECONDS 30
@@ -632,8 +633,10 @@ static void attach(cs_upreq *r, struct upconn *c)
     bufferevent_setcb(c->bev, up_read, NULL, up_event, r);
     /* by reference, not a copy: the wire stays intact for a retry, and the
      * body's bytes go from the canonical encoder to the socket untouched */
-    evbuffer_add_buffer_reference(bufferevent_get_output(c->bev), r->wire);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    evbuffer_add_buffer_reference(bufferevent_get_output(c->bev), r->wire);
+    if (r->phase == R_WAIT) /* a pooled, connected socket: write now */
+        cs_sockio_flush(c->bev, r->u->tls);
 }
 
 static void connect_next(cs_upreq *r)
