@@ -95,6 +95,10 @@ static const struct opt opts[] = {
      "largest request head (431 too_large)"},
     {"max-connections", "CHATSEAL_MAX_CONNECTIONS", T_INT, O(max_connections),
      "1024", "N", "most open client connections (503 overloaded)"},
+    {"workers", "CHATSEAL_WORKERS", T_INT, O(workers), "1", "N",
+     "worker processes, one event loop each, sharing the listening socket, "
+     "key ring and metrics (use the number of cores; --max-connections is "
+     "per worker)"},
     {"max-response", "CHATSEAL_MAX_RESPONSE", T_SIZE, O(max_response), "64M",
      "SIZE", "largest upstream reply or stream event (502 upstream_error)"},
     {"header-timeout", "CHATSEAL_HEADER_TIMEOUT", T_SECS, O(header_timeout),
@@ -314,6 +318,12 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
         c->max_header < 1024 || c->max_response < 1024) {
         fprintf(err, "chatseal: invalid_argument: serve: a limit is too "
                      "small\n");
+        return CS_CONFIG_ERROR;
+    }
+    if (c->workers < 1 || c->workers > CS_MAX_WORKERS) {
+        fprintf(err,
+                "chatseal: invalid_argument: serve: --workers is 1 to %d\n",
+                CS_MAX_WORKERS);
         return CS_CONFIG_ERROR;
     }
     if (c->purpose && strlen(c->purpose) > 1024) {

@@ -32,6 +32,7 @@ typedef struct cs_config {
     int64_t max_messages;
     int64_t max_header;
     int64_t max_connections;
+    int64_t workers; /* processes (workers.c) */
     int64_t max_response;
     double header_timeout;
     double body_timeout;
@@ -45,6 +46,7 @@ typedef struct cs_config {
 } cs_config;
 
 enum { CS_CONFIG_OK = 0, CS_CONFIG_HELP = 1, CS_CONFIG_ERROR = 2 };
+#define CS_MAX_WORKERS 256
 
 /* Defaults, then CHATSEAL_* environment variables, then flags.  Prints a
  * "chatseal: invalid_argument: ..." line to `err` on a usage error.  Strings

@@ -16,6 +16,15 @@
 
 #include <jansson.h>
 
+/* --workers: this process's worker index, on every line it writes; -1 in
+ * the master or without workers.  Set once, right after fork. */
+static int worker_index = -1;
+
+void cs_log_set_worker(int index)
+{
+    worker_index = index;
+}
+
 static void timestamp(char *buf, size_t len)
 {
     struct timespec ts;
@@ -38,6 +47,8 @@ void cs_log(const char *level, const char *event, json_t *fields)
     json_object_set_new(line, "ts", json_string(ts));
     json_object_set_new(line, "level", json_string(level));
     json_object_set_new(line, "event", json_string(event));
+    if (worker_index >= 0)
+        json_object_set_new(line, "worker", json_integer(worker_index));
     if (fields)
         json_object_update(line, fields);
     json_decref(fields);

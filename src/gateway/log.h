@@ -15,4 +15,7 @@ void cs_log(const char *level, const char *event, struct json_t *fields);
 /* Shorthand: {"ts","level","event","message":text}. */
 void cs_log_msg(const char *level, const char *event, const char *text);
 
+/* --workers: adds "worker": index to every line this process writes. */
+void cs_log_set_worker(int index);
+
 #endif

@@ -6,47 +6,92 @@
  * so the number of series is bounded and no client-controlled text ever
  * becomes a label.  outcome is "ok" (2xx), "rejected" (4xx: the client's
  * request was refused) or "failed" (5xx: the gateway or upstream failed).
- * Everything runs on the event loop thread, so plain integers suffice.
+ *
+ * Why shared memory: with --workers N (workers.c) every worker process
+ * answers /metrics for the whole gateway, so the counters live in one
+ * anonymous MAP_SHARED mapping made before the workers are forked.  Counters
+ * and gauges change with relaxed atomic adds; a new series is appended under
+ * a process-shared mutex and published by a release store of the count, so a
+ * reader never sees a half-written one.  The endpoint and outcome pointers
+ * stored there point to static strings, which have the same address in every
+ * forked worker.  With one process the atomics are uncontended and cheap.
  */
 #include "metrics.h"
 
-#include <stdlib.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <event2/buffer.h>
 
 static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
                                  1,     2.5,  5,     10,   30,  60,   120};
 #define NBUCKETS (sizeof buckets / sizeof buckets[0])
+/* endpoints x outcomes x codes actually seen; far more than any run makes */
+#define MAX_SERIES 1024
+
+#define ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
+#define GET(p) __atomic_load_n((p), __ATOMIC_RELAXED)
 
 struct series {
     const char *endpoint; /* static strings */
     const char *outcome;
     chatseal_error code;
-    unsigned long long n;
+    uint64_t n;
 };
 
 struct cs_metrics {
-    struct series *s;
-    size_t ns, caps;
-    unsigned long long hist[NBUCKETS + 1];
-    double hist_sum;
-    unsigned long long hist_count;
-    long streams, connections;
-    unsigned long long conn_rejected, tokens, reload_ok, reload_err;
+    pthread_mutex_t lock; /* appending a series */
+    size_t ns;            /* published series (release/acquire) */
+    struct series s[MAX_SERIES];
+    uint64_t hist[NBUCKETS + 1];
+    uint64_t hist_sum_ns;
+    uint64_t hist_count;
+    int64_t streams, connections;
+    uint64_t conn_rejected, tokens, reload_ok, reload_err;
 };
 
 cs_metrics *cs_metrics_new(void)
 {
-    return calloc(1, sizeof(cs_metrics));
+    cs_metrics *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE,
+                         MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return NULL;
+    memset(m, 0, sizeof *m);
+    pthread_mutexattr_t a;
+    int bad = pthread_mutexattr_init(&a) != 0;
+    if (!bad) {
+        bad = pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED) != 0 ||
+              pthread_mutex_init(&m->lock, &a) != 0;
+        pthread_mutexattr_destroy(&a);
+    }
+    if (bad) {
+        munmap(m, sizeof *m);
+        return NULL;
+    }
+    return m;
 }
 
 void cs_metrics_free(cs_metrics *m)
 {
-    if (m) {
-        free(m->s);
-        free(m);
+    /* no pthread_mutex_destroy: other workers may still use the mutex, and
+     * unmapping is all a process-shared one needs here */
+    if (m)
+        munmap(m, sizeof *m);
+}
+
+static struct series *find(cs_metrics *m, size_t from, size_t to,
+                           const char *endpoint, const char *outcome,
+                           chatseal_error code)
+{
+    for (size_t i = from; i < to; i++) {
+        struct series *s = &m->s[i];
+        if (s->code == code && !strcmp(s->endpoint, endpoint) &&
+            !strcmp(s->outcome, outcome))
+            return s;
     }
+    return NULL;
 }
 
 void cs_metrics_request(cs_metrics *m, const char *endpoint, int status,
@@ -55,23 +100,22 @@ void cs_metrics_request(cs_metrics *m, const char *endpoint, int status,
     const char *outcome = status < 400   ? "ok"
                           : status < 500 ? "rejected"
                                          : "failed";
-    for (size_t i = 0; i < m->ns; i++) {
-        struct series *s = &m->s[i];
-        if (s->code == code && !strcmp(s->endpoint, endpoint) &&
-            !strcmp(s->outcome, outcome)) {
-            s->n++;
-            return;
+    size_t n = __atomic_load_n(&m->ns, __ATOMIC_ACQUIRE);
+    struct series *s = find(m, 0, n, endpoint, outcome, code);
+    if (!s) {
+        pthread_mutex_lock(&m->lock);
+        size_t now = m->ns; /* another worker may have added it meanwhile */
+        s = find(m, n, now, endpoint, outcome, code);
+        if (!s && now < MAX_SERIES) {
+            s = &m->s[now];
+            *s = (struct series){endpoint, outcome, code, 0};
+            __atomic_store_n(&m->ns, now + 1, __ATOMIC_RELEASE);
         }
-    }
-    if (m->ns == m->caps) {
-        size_t cap = m->caps ? m->caps * 2 : 32;
-        struct series *v = realloc(m->s, cap * sizeof *v);
-        if (!v)
+        pthread_mutex_unlock(&m->lock);
+        if (!s)
             return;
-        m->s = v;
-        m->caps = cap;
     }
-    m->s[m->ns++] = (struct series){endpoint, outcome, code, 1};
+    ADD(&s->n, 1);
 }
 
 void cs_metrics_upstream(cs_metrics *m, double seconds)
@@ -79,37 +123,37 @@ void cs_metrics_upstream(cs_metrics *m, double seconds)
     size_t i = 0;
     while (i < NBUCKETS && seconds > buckets[i])
         i++;
-    m->hist[i]++;
-    m->hist_sum += seconds;
-    m->hist_count++;
+    ADD(&m->hist[i], 1);
+    ADD(&m->hist_sum_ns, (uint64_t)(seconds * 1e9));
+    ADD(&m->hist_count, 1);
 }
 
 void cs_metrics_streams(cs_metrics *m, int delta)
 {
-    m->streams += delta;
+    ADD(&m->streams, delta);
 }
 void cs_metrics_connections(cs_metrics *m, int delta)
 {
-    m->connections += delta;
+    ADD(&m->connections, delta);
 }
 void cs_metrics_rejected_connection(cs_metrics *m)
 {
-    m->conn_rejected++;
+    ADD(&m->conn_rejected, 1);
 }
 void cs_metrics_token(cs_metrics *m)
 {
-    m->tokens++;
+    ADD(&m->tokens, 1);
 }
 void cs_metrics_reload(cs_metrics *m, int ok)
 {
     if (ok)
-        m->reload_ok++;
+        ADD(&m->reload_ok, 1);
     else
-        m->reload_err++;
+        ADD(&m->reload_err, 1);
 }
 long cs_metrics_open_streams(const cs_metrics *m)
 {
-    return m->streams;
+    return (long)GET(&m->streams);
 }
 
 void cs_metrics_render(const cs_metrics *m, struct evbuffer *out)
@@ -123,7 +167,8 @@ void cs_metrics_render(const cs_metrics *m, struct evbuffer *out)
         "outcome and stable error code.\n"
         "# TYPE chatseal_requests_total counter\n",
         CHATSEAL_VERSION_STRING);
-    for (size_t i = 0; i < m->ns; i++)
+    size_t ns = __atomic_load_n(&m->ns, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < ns; i++)
         evbuffer_add_printf(out,
                             "chatseal_requests_total{endpoint=\"%s\","
                             "outcome=\"%s\",code=\"%s\"} %llu\n",
@@ -131,21 +176,21 @@ void cs_metrics_render(const cs_metrics *m, struct evbuffer *out)
                             m->s[i].code == CHATSEAL_OK
                                 ? "ok"
                                 : chatseal_error_name(m->s[i].code),
-                            m->s[i].n);
+                            (unsigned long long)GET(&m->s[i].n));
     evbuffer_add_printf(out,
                         "# HELP chatseal_upstream_latency_seconds Time from "
                         "sending a request upstream to its response head.\n"
                         "# TYPE chatseal_upstream_latency_seconds histogram\n");
     unsigned long long cum = 0;
     for (size_t i = 0; i < NBUCKETS; i++) {
-        cum += m->hist[i];
+        cum += GET(&m->hist[i]);
         evbuffer_add_printf(
             out,
             "chatseal_upstream_latency_seconds_bucket{le=\"%g\"}"
             " %llu\n",
             buckets[i], cum);
     }
-    cum += m->hist[NBUCKETS];
+    cum += GET(&m->hist[NBUCKETS]);
     evbuffer_add_printf(
         out,
         "chatseal_upstream_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
@@ -169,6 +214,10 @@ void cs_metrics_render(const cs_metrics *m, struct evbuffer *out)
         "# TYPE chatseal_keyring_reloads_total counter\n"
         "chatseal_keyring_reloads_total{result=\"ok\"} %llu\n"
         "chatseal_keyring_reloads_total{result=\"error\"} %llu\n",
-        cum, m->hist_sum, m->hist_count, m->streams, m->connections,
-        m->conn_rejected, m->tokens, m->reload_ok, m->reload_err);
+        cum, (double)GET(&m->hist_sum_ns) / 1e9,
+        (unsigned long long)GET(&m->hist_count), (long)GET(&m->streams),
+        (long)GET(&m->connections), (unsigned long long)GET(&m->conn_rejected),
+        (unsigned long long)GET(&m->tokens),
+        (unsigned long long)GET(&m->reload_ok),
+        (unsigned long long)GET(&m->reload_err));
 }

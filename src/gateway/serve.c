@@ -43,11 +43,15 @@
 #include "router.h"
 #include "server.h"
 #include "upstream.h"
+#include "workers.h"
 
 typedef struct serve {
     cs_gw gw;
     SSL_CTX *tls;
     struct event *ev_hup, *ev_term, *ev_int, *drain_timer;
+    int listen_fd; /* --workers: bound by the master (workers.c), else -1 */
+    int worker;    /* --workers: this worker's index, else -1 */
+    char bound[300];
 } serve;
 
 static void on_drained(void *arg)
@@ -147,7 +151,7 @@ static int setup(serve *s, FILE *err)
 {
     cs_gw *gw = &s->gw;
     char why[300] = "";
-    if (cs_keys_load(gw, err) != 0)
+    if (!gw->ring && cs_keys_load(gw, err) != 0) /* workers: loaded */
         return -1;
     gw->token_flags = token_flags(&gw->cfg);
     /* the changelist folds an add and a delete of the same event within one
@@ -158,7 +162,8 @@ static int setup(serve *s, FILE *err)
         gw->base = event_base_new_with_config(ecfg);
         event_config_free(ecfg);
     }
-    gw->metrics = cs_metrics_new();
+    if (!gw->metrics) /* workers: shared, made by the master */
+        gw->metrics = cs_metrics_new();
     if (!gw->base || !gw->metrics) {
         fprintf(err, "chatseal: out_of_memory: serve: setup failed\n");
         return -1;
@@ -193,9 +198,15 @@ static int setup(serve *s, FILE *err)
         fprintf(err, "chatseal: out_of_memory: serve: setup failed\n");
         return -1;
     }
-    char bound[300];
-    if (cs_server_listen(gw->server, gw->cfg.listen, s->tls, bound,
-                         sizeof bound) != 0) {
+    char *bound = s->bound;
+    if (s->listen_fd >= 0) {
+        if (cs_server_listen_fd(gw->server, s->listen_fd, s->tls) != 0) {
+            fprintf(err, "chatseal: out_of_memory: serve: setup failed\n");
+            return -1;
+        }
+        s->listen_fd = -1; /* the listener owns it now */
+    } else if (cs_server_listen(gw->server, gw->cfg.listen, s->tls, bound,
+                                sizeof s->bound) != 0) {
         fprintf(err, "chatseal: io_error: serve: %s\n", bound);
         return -1;
     }
@@ -226,6 +237,8 @@ static int setup(serve *s, FILE *err)
                                     : gw->sidecar_mode == 2 ? "open"
                                                             : "off"));
     json_object_set_new(f, "version", json_string(CHATSEAL_VERSION_STRING));
+    if (s->worker >= 0)
+        json_object_set_new(f, "workers", json_integer(gw->cfg.workers));
     cs_log("info", "listening", f);
     return 0;
 }
@@ -253,10 +266,63 @@ static void teardown(serve *s)
     cs_keys_free(gw);
 }
 
+/* The whole single-process gateway: set up, run the loop, tear down. */
+static int run(serve *s)
+{
+    if (setup(s, stderr) != 0) {
+        teardown(s);
+        return 2;
+    }
+    int loop = event_base_dispatch(s->gw.base);
+    teardown(s);
+    if (loop < 0) {
+        fprintf(stderr, "chatseal: io_error: serve: the event loop failed\n");
+        return 1;
+    }
+    cs_log_msg("info", "exit", "chatseal serve stopped");
+    return 0;
+}
+
+static int run_worker(void *arg, int index)
+{
+    serve *s = arg;
+    s->worker = index;
+    cs_log_set_worker(index);
+    return run(s);
+}
+
+/* --workers N: what must be the same in every worker is made here, before
+ * the fork (workers.c explains the model). */
+static int run_workers(serve *s)
+{
+    cs_gw *gw = &s->gw;
+    int rc = 2;
+    if (cs_keys_load(gw, stderr) != 0)
+        goto out;
+    gw->metrics = cs_metrics_new();
+    if (!gw->metrics) {
+        fprintf(stderr, "chatseal: out_of_memory: serve: setup failed\n");
+        goto out;
+    }
+    s->listen_fd = cs_listen_socket(gw->cfg.listen, s->bound, sizeof s->bound);
+    if (s->listen_fd < 0) {
+        fprintf(stderr, "chatseal: io_error: serve: %s\n", s->bound);
+        goto out;
+    }
+    int fd = s->listen_fd;
+    rc = cs_workers_run((int)gw->cfg.workers, &fd, 1, run_worker, s);
+    s->listen_fd = -1; /* closed by cs_workers_run */
+out:
+    teardown(s);
+    return rc;
+}
+
 int cs_serve_main(int argc, char **argv)
 {
     serve s;
     memset(&s, 0, sizeof s);
+    s.listen_fd = -1;
+    s.worker = -1;
     int rc = cs_config_parse(&s.gw.cfg, argc, argv, stderr);
     if (rc == CS_CONFIG_HELP) {
         cs_config_help(stdout);
@@ -272,16 +338,7 @@ int cs_serve_main(int argc, char **argv)
      * time to first byte (docs/PERFORMANCE.md).  Keep up to 64 MiB. */
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 64 << 20);
-    if (setup(&s, stderr) != 0) {
-        teardown(&s);
-        return 2;
-    }
-    int loop = event_base_dispatch(s.gw.base);
-    teardown(&s);
-    if (loop < 0) {
-        fprintf(stderr, "chatseal: io_error: serve: the event loop failed\n");
-        return 1;
-    }
-    cs_log_msg("info", "exit", "chatseal serve stopped");
-    return 0;
+    if (s.gw.cfg.workers > 1)
+        return run_workers(&s);
+    return run(&s);
 }

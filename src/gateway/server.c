@@ -814,42 +814,14 @@ static int resolve_listen(const char *addr, struct sockaddr_storage *ss,
     return 0;
 }
 
-int cs_server_listen(cs_server *s, const char *addr, SSL_CTX *tls, char *bound,
-                     size_t boundlen)
+static void format_bound(int fd, char *bound, size_t boundlen)
 {
-    struct sockaddr_storage ss;
-    int len;
-    if (s->nls >= sizeof s->ls / sizeof s->ls[0] ||
-        resolve_listen(addr, &ss, &len) != 0) {
-        snprintf(bound, boundlen, "invalid listen address \"%s\"", addr);
-        return -1;
-    }
-    struct listener *li = calloc(1, sizeof *li);
-    if (!li)
-        return -1;
-    li->srv = s;
-    li->tls = tls;
-    li->retry = event_new(s->gw->base, -1, 0, on_retry, li);
-    li->l = evconnlistener_new_bind(s->gw->base, on_accept, li,
-                                    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
-                                        LEV_OPT_CLOSE_ON_EXEC,
-                                    511, (struct sockaddr *)&ss, len);
-    if (!li->l || !li->retry) {
-        snprintf(bound, boundlen, "cannot listen on %s: %s", addr,
-                 strerror(errno));
-        if (li->retry)
-            event_free(li->retry);
-        free(li);
-        return -1;
-    }
-    evconnlistener_set_error_cb(li->l, on_accept_error);
-    s->ls[s->nls++] = li;
     struct sockaddr_storage got;
     socklen_t gl = sizeof got;
     char host[INET6_ADDRSTRLEN] = "?";
     int port = 0;
-    if (getsockname(evconnlistener_get_fd(li->l), (struct sockaddr *)&got,
-                    &gl) == 0) {
+    memset(&got, 0, sizeof got);
+    if (getsockname(fd, (struct sockaddr *)&got, &gl) == 0) {
         if (got.ss_family == AF_INET) {
             struct sockaddr_in *in = (struct sockaddr_in *)&got;
             evutil_inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
@@ -864,6 +836,69 @@ int cs_server_listen(cs_server *s, const char *addr, SSL_CTX *tls, char *bound,
         snprintf(bound, boundlen, "[%s]:%d", host, port);
     else
         snprintf(bound, boundlen, "%s:%d", host, port);
+}
+
+int cs_listen_socket(const char *addr, char *bound, size_t boundlen)
+{
+    struct sockaddr_storage ss;
+    int len;
+    if (resolve_listen(addr, &ss, &len) != 0) {
+        snprintf(bound, boundlen, "invalid listen address \"%s\"", addr);
+        return -1;
+    }
+    int fd =
+        socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd < 0 ||
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&ss, (socklen_t)len) != 0 ||
+        listen(fd, 511) != 0) {
+        snprintf(bound, boundlen, "cannot listen on %s: %s", addr,
+                 strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    format_bound(fd, bound, boundlen);
+    return fd;
+}
+
+int cs_server_listen_fd(cs_server *s, int fd, SSL_CTX *tls)
+{
+    if (s->nls >= sizeof s->ls / sizeof s->ls[0])
+        return -1;
+    struct listener *li = calloc(1, sizeof *li);
+    if (!li)
+        return -1;
+    li->srv = s;
+    li->tls = tls;
+    li->retry = event_new(s->gw->base, -1, 0, on_retry, li);
+    if (li->retry)
+        li->l = evconnlistener_new(
+            s->gw->base, on_accept, li,
+            LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+    if (!li->l) { /* fd stays open: the caller still owns it */
+        if (li->retry)
+            event_free(li->retry);
+        free(li);
+        return -1;
+    }
+    evconnlistener_set_error_cb(li->l, on_accept_error);
+    s->ls[s->nls++] = li;
+    return 0;
+}
+
+int cs_server_listen(cs_server *s, const char *addr, SSL_CTX *tls, char *bound,
+                     size_t boundlen)
+{
+    int fd = cs_listen_socket(addr, bound, boundlen);
+    if (fd < 0)
+        return -1;
+    if (cs_server_listen_fd(s, fd, tls) != 0) {
+        close(fd);
+        snprintf(bound, boundlen, "cannot listen on %s: out of memory", addr);
+        return -1;
+    }
     return 0;
 }
 

@@ -64,8 +64,14 @@ struct cs_req {
 typedef void (*cs_handler_fn)(cs_req *r, void *arg);
 
 cs_server *cs_server_new(cs_gw *gw, cs_handler_fn handler, void *arg);
-/* Binds and listens on HOST:PORT; with `tls`, speaks HTTPS.  Writes the
- * address actually bound ("127.0.0.1:43125") to `bound`.  0 on success. */
+/* A listening socket on HOST:PORT (non-blocking, SO_REUSEADDR), or -1 with
+ * the reason in `bound`.  Writes the address actually bound
+ * ("127.0.0.1:43125") to `bound`.  workers.c binds once, before forking. */
+int cs_listen_socket(const char *addr, char *bound, size_t boundlen);
+/* Accepts on a listening socket made by cs_listen_socket (owned from now on:
+ * closed when the server stops listening).  0 on success. */
+int cs_server_listen_fd(cs_server *s, int fd, struct ssl_ctx_st *tls);
+/* Both of the above.  With `tls`, speaks HTTPS.  0 on success. */
 int cs_server_listen(cs_server *s, const char *addr, struct ssl_ctx_st *tls,
                      char *bound, size_t boundlen);
 /* Stops accepting, closes idle connections; requests in progress finish and
