@@ -93,8 +93,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def nginx_common(d, name):
-    lines = ["daemon off;", "worker_processes 1;",
+def nginx_common(d, name, workers=1):
+    lines = ["daemon off;", "worker_processes %d;" % workers,
              "error_log %s/%s-error.log warn;" % (d, name),
              "pid %s/%s.pid;" % (d, name),
              "events { worker_connections 4096; }", "http {",
@@ -117,8 +117,8 @@ def upstream_conf(d, port):
     return "\n".join(c) + "\n"
 
 
-def proxy_conf(d, port, up):
-    c = nginx_common(d, "proxy")
+def proxy_conf(d, port, up, workers=1):
+    c = nginx_common(d, "proxy", workers)
     c += ["  upstream up { server 127.0.0.1:%d; keepalive 64; }" % up,
           "  server {", "    listen 127.0.0.1:%d;" % port,
           "    location / { proxy_pass http://up; proxy_http_version 1.1;"
@@ -270,6 +270,8 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--ttfb-requests", type=int, default=300)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="nginx proxy worker_processes and chatseal --workers")
     ap.add_argument("--only", help="one body: small or ascii-200")
     ap.add_argument("--phases", default="saturated,half,ttfb",
                     help="comma-separated subset of saturated,half,ttfb")
@@ -342,7 +344,7 @@ def main():
         with open(os.path.join(d, "upstream.conf"), "w") as f:
             f.write(upstream_conf(d, up))
         with open(os.path.join(d, "proxy.conf"), "w") as f:
-            f.write(proxy_conf(d, px, up))
+            f.write(proxy_conf(d, px, up, a.workers))
         logs = open(os.path.join(d, "servers.log"), "w")
         pids = {}
         p = procs.start("nginx-upstream", ["nginx", "-p", d, "-c",
@@ -356,7 +358,8 @@ def main():
         for port, base in ((gw, ""), (gws, "/sse")):
             p = procs.start("chatseal" + base, [
                 chatseal, "serve", "--upstream", "http://127.0.0.1:%d%s" % (up, base),
-                "--listen", "127.0.0.1:%d" % port, "--key-file", keys, "--quiet"],
+                "--listen", "127.0.0.1:%d" % port, "--key-file", keys, "--quiet",
+                "--workers", str(a.workers)],
                 logs)
             wait_port(port, p, "chatseal serve")
             if not base:
@@ -393,6 +396,7 @@ def main():
             for t, *_ in targets:
                 rs = runs[t]
                 rec = {"impl": t, "op": "http", "mode": "saturated", "body": name,
+                       "workers": a.workers,
                        "cpu_us_per_req": statistics.median(
                            r.get("cpu_us_per_req", 0) for r in rs),
                        "bytes": len(data), "connections": a.connections,

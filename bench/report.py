@@ -193,7 +193,9 @@ def gateway_tables(rows):
     if sat:
         r0 = sat[0]
         print("Gateway (wrk -t1 -c%d -d%ds on loopback, median of %d rounds; "
-              "latency in us):" % (r0["connections"], r0["duration_s"], r0["rounds"]))
+              "nginx worker_processes and chatseal --workers: %d; "
+              "latency in us):" % (r0["connections"], r0["duration_s"],
+                                   r0["rounds"], r0.get("workers", 1)))
         print("%-10s %-8s %10s %8s %8s %10s %8s %9s" % (
             "body", "path", "req/s", "p50", "p99", "vs nginx", "errors",
             "cpu/req"))
