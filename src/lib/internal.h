@@ -232,6 +232,14 @@ chatseal_error cs_token_admit(const chatseal_keyring *ring, const cs_token *t,
                               chatseal_report *r);
 /* Step 8 of §5. */
 chatseal_error cs_token_times(const cs_token *t, const chatseal_options *opt);
+/* All of §5 for a conv or msg token (verify.c).  On success, when keep is
+ * not NULL, the decoded token and its key are moved to *keep / *keep_key
+ * (the caller clears *keep with cs_token_clear). */
+chatseal_error cs_verify_chain(const chatseal_keyring *ring,
+                               const chatseal_conv *conv, const char *token,
+                               const char *typ, const chatseal_options *opt,
+                               chatseal_report *r, cs_token *keep,
+                               const cs_key **keep_key);
 /* The tag of §4.4 over X. */
 chatseal_error cs_tag(cs_mac *m, const char *typ, const uint8_t *header,
                       size_t header_len, const char *cid, const char *prn,

@@ -150,11 +150,33 @@ static chatseal_error cs_sign_times(const chatseal_options *opt, int64_t *iat,
     return CHATSEAL_OK;
 }
 
-/* The conv/msg token over the first count messages of conv. */
+/*
+ * How many leading messages of the new token may take their locators from
+ * `prior`, a token just verified over those very messages with `prior_key`.
+ * Its tag covers its header, so its locators are the ones its signer
+ * computed over the digests the verification matched; when that signer's
+ * key is the key signing now, and the same messages are located (the same
+ * assistant-only choice), they are exactly what cs_locator would compute
+ * again.  Anything else: none.  (chatseal_extend; saves one HMAC per message
+ * of the history, most of the cost of signing a long one.)
+ */
+static size_t cs_reusable_locators(const cs_token *prior,
+                                   const cs_key *prior_key, const cs_key *key,
+                                   int ao, size_t count)
+{
+    if (!prior || !prior_key || prior_key != key || !prior->roles ||
+        !prior->ao != !ao || prior->n < 0 || (size_t)prior->n > count)
+        return 0;
+    return (size_t)prior->n;
+}
+
+/* The conv/msg token over the first count messages of conv; `prior` (may
+ * be NULL) is a verified token over a prefix of them (see above). */
 static chatseal_error cs_sign_chain(const chatseal_keyring *ring,
                                     const chatseal_conv *conv, size_t count,
                                     const chatseal_options *opt,
-                                    const char *typ, char **token)
+                                    const char *typ, const cs_token *prior,
+                                    const cs_key *prior_key, char **token)
 {
     const cs_key *key = cs_keyring_signer(ring);
     if (!key)
@@ -191,13 +213,16 @@ static chatseal_error cs_sign_chain(const chatseal_keyring *ring,
             e = CHATSEAL_E_NO_MEMORY;
             goto done;
         }
+        size_t reuse = cs_reusable_locators(prior, prior_key, key, h.ao, count);
         for (size_t i = 0; i < count; i++) {
             roles[i] = conv->msgs[i].code;
             if (h.ao && roles[i] != 'a')
                 continue;
-            e = cs_locator(&m, conv->msgs[i].digest,
-                           loc + h.nloc * CHATSEAL_LOCATORBYTES);
-            if (e)
+            uint8_t *out = loc + h.nloc * CHATSEAL_LOCATORBYTES;
+            if (i < reuse && h.nloc < prior->nloc) /* same filter, same roles */
+                memcpy(out, prior->loc + h.nloc * CHATSEAL_LOCATORBYTES,
+                       CHATSEAL_LOCATORBYTES);
+            else if ((e = cs_locator(&m, conv->msgs[i].digest, out)))
                 goto done;
             h.nloc++;
         }
@@ -230,7 +255,8 @@ chatseal_error chatseal_sign(const chatseal_keyring *ring,
         return CHATSEAL_E_INVALID_ARGUMENT;
     if (!ring)
         return CHATSEAL_E_NO_KEY;
-    return cs_sign_chain(ring, conv, count, opt, CS_TYP_CONV, token);
+    return cs_sign_chain(ring, conv, count, opt, CS_TYP_CONV, NULL, NULL,
+                         token);
 }
 
 chatseal_error chatseal_extend(const chatseal_keyring *ring,
@@ -244,14 +270,20 @@ chatseal_error chatseal_extend(const chatseal_keyring *ring,
     *h1 = NULL;
     if (!conv || (!new_json && new_len))
         return CHATSEAL_E_INVALID_ARGUMENT;
-    chatseal_error e = chatseal_verify(ring, conv, h0, opt, report);
+    cs_token t0 = {0};
+    const cs_key *k0 = NULL;
+    chatseal_error e =
+        cs_verify_chain(ring, conv, h0, CS_TYP_CONV, opt, report, &t0, &k0);
     if (e != CHATSEAL_OK)
         return e;
     /* never sign what was not verified: only the reply is added here */
     if (new_json && new_len &&
-        (e = cs_conv_append_any(conv, new_json, new_len)))
+        (e = cs_conv_append_any(conv, new_json, new_len))) {
+        cs_token_clear(&t0);
         return cs_report_set(report, e, -1);
-    e = cs_sign_chain(ring, conv, conv->n, opt, CS_TYP_CONV, h1);
+    }
+    e = cs_sign_chain(ring, conv, conv->n, opt, CS_TYP_CONV, &t0, k0, h1);
+    cs_token_clear(&t0);
     return e ? cs_report_set(report, e, -1) : CHATSEAL_OK;
 }
 
@@ -269,7 +301,7 @@ chatseal_error chatseal_message_sign(const chatseal_keyring *ring,
     chatseal_conv *conv = NULL;
     chatseal_error e = cs_conv_single(msg_json ? msg_json : "", len, &conv);
     if (!e)
-        e = cs_sign_chain(ring, conv, 1, opt, CS_TYP_MSG, token);
+        e = cs_sign_chain(ring, conv, 1, opt, CS_TYP_MSG, NULL, NULL, token);
     chatseal_conv_free(conv);
     return e;
 }

@@ -290,11 +290,16 @@ static chatseal_error cs_verify_fresh(const chatseal_conv *conv,
     return cs_report_set(r, CHATSEAL_OK, -1);
 }
 
-static chatseal_error cs_verify_chain(const chatseal_keyring *ring,
-                                      const chatseal_conv *conv,
-                                      const char *token, const char *typ,
-                                      const chatseal_options *opt,
-                                      chatseal_report *r)
+/*
+ * The verification of FORMAT.md §5.  On success, and when `keep` is not
+ * NULL, the decoded token and its key are handed to the caller (who clears
+ * the token): chatseal_extend signs next, and reuses what was just verified.
+ */
+chatseal_error cs_verify_chain(const chatseal_keyring *ring,
+                               const chatseal_conv *conv, const char *token,
+                               const char *typ, const chatseal_options *opt,
+                               chatseal_report *r, cs_token *keep,
+                               const cs_key **keep_key)
 {
     if (r)
         cs_report_reset(r);
@@ -336,6 +341,11 @@ static chatseal_error cs_verify_chain(const chatseal_keyring *ring,
     if ((e = cs_check_tail(conv, n, opt, r)))
         goto done;
     e = cs_report_set(r, cs_token_times(&t, opt), -1);
+    if (e == CHATSEAL_OK && keep) {
+        *keep = t; /* moved: nothing left to clear here */
+        *keep_key = key;
+        memset(&t, 0, sizeof t);
+    }
 done:
     cs_mac_end(&mac);
     cs_token_clear(&t);
@@ -349,7 +359,8 @@ chatseal_error chatseal_verify(const chatseal_keyring *ring,
                                const chatseal_options *opt,
                                chatseal_report *report)
 {
-    return cs_verify_chain(ring, conv, token, CS_TYP_CONV, opt, report);
+    return cs_verify_chain(ring, conv, token, CS_TYP_CONV, opt, report, NULL,
+                           NULL);
 }
 
 chatseal_error chatseal_message_verify(const chatseal_keyring *ring,
@@ -370,7 +381,7 @@ chatseal_error chatseal_message_verify(const chatseal_keyring *ring,
     chatseal_options o = opt ? *opt : (chatseal_options){0};
     o.tail_roles = NULL;
     o.fresh_roles = NULL;
-    e = cs_verify_chain(ring, conv, token, CS_TYP_MSG, &o, report);
+    e = cs_verify_chain(ring, conv, token, CS_TYP_MSG, &o, report, NULL, NULL);
     chatseal_conv_free(conv);
     return e;
 }

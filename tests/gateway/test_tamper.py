@@ -101,11 +101,13 @@ def test_tamper_matrix():
     refuse(gw, up, h + [{"role": "system", "content": "new rules"}, NEW],
            tok, 403, "role_not_allowed", index=5)
 
-    # the tag itself forged (same kid): flip the last character
+    # the tag itself forged (same kid): change the last character.  It holds
+    # the tag's last 4 bits and 2 zero bits (strict base64url), so only A E I
+    # ... (every 4th letter of the alphabet) keep the token well-formed;
+    # "B" after an "A" made this a 400 malformed_token one time in 16.
     last = tok[-1]
-    bad = tok[:-1] + ("A" if last != "A" else "B")
-    refuse(gw, up, h + [NEW], bad, 403, ("invalid_signature",
-                                         "malformed_token"))
+    bad = tok[:-1] + ("A" if last != "A" else "E")
+    refuse(gw, up, h + [NEW], bad, 403, "invalid_signature")
     expect_clean_stop(gw)
 
 

@@ -7,6 +7,7 @@
  * what chatseal_sign makes of it, and a failed verification must return
  * the verdict, fill the report and produce no H1 at all.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,12 +199,102 @@ static void options_of_h1(void)
     chatseal_keyring_free(ring);
 }
 
+/* "[m0,...,m(n-1)]": a history whose roles follow `pattern` (s u a t),
+ * every content distinct; a static buffer. */
+static const char *history(const char *pattern, size_t n, size_t salt)
+{
+    static char buf[16384];
+    size_t len = 0;
+    buf[len++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        char c = pattern[i % strlen(pattern)];
+        const char *role = c == 's'   ? "system"
+                           : c == 'a' ? "assistant"
+                           : c == 't' ? "tool"
+                                      : "user";
+        len += (size_t)snprintf(buf + len, sizeof buf - len,
+                                "%s{\"role\":\"%s\",\"content\":\"m%zu-%zu\"}",
+                                i ? "," : "", role, i, salt);
+    }
+    snprintf(buf + len, sizeof buf - len, "]");
+    return buf;
+}
+
+/*
+ * chatseal_extend reuses the locators of the H0 it has just verified when
+ * the same key signs H1 (sign.c, cs_reusable_locators).  Whatever it reuses
+ * or recomputes, H1 must be byte for byte the token chatseal_sign makes of
+ * the new history: over many histories, with the same key and after a
+ * rotation, with H0 and H1 in every locator mode.
+ */
+static void extend_equals_sign(void)
+{
+    chatseal_keyring *r1 = cs_test_ring(RING1);
+    chatseal_keyring *r12 = cs_test_ring(RING1 "\nk2:" TU_K2);
+    static const char *patterns[] = {"suaua", "ua", "uat", "suuaa", "a"};
+    static const unsigned modes[] = {0, CHATSEAL_ASSISTANT_ONLY,
+                                     CHATSEAL_COMPACT};
+    size_t checked = 0;
+    for (size_t p = 0; p < sizeof patterns / sizeof *patterns; p++) {
+        for (size_t n = 1; n <= 41; n += 4) {
+            for (size_t m0 = 0; m0 < 3; m0++) {
+                for (size_t m1 = 0; m1 < 3; m1++) {
+                    for (int rot = 0; rot < 2; rot++) {
+                        chatseal_options o0 = server_opts(), o1 = o0;
+                        o0.flags = modes[m0];
+                        o1.flags = modes[m1];
+                        o1.tail_roles = "user,tool,assistant,system";
+                        /* H0 over the first n messages */
+                        char *h0 =
+                            cs_test_sign(r1, history(patterns[p], n, p), &o0);
+                        /* the client adds a user turn; the reply follows */
+                        const char *hist =
+                            history(patterns[p], n, p); /* same bytes */
+                        char *with_user = malloc(strlen(hist) + 64);
+                        char *full = malloc(strlen(hist) + 128);
+                        if (!with_user || !full) {
+                            CHECK(0, "out of memory");
+                            return;
+                        }
+                        snprintf(with_user, strlen(hist) + 64, "%.*s," U3 "]",
+                                 (int)(strlen(hist) - 1), hist);
+                        snprintf(full, strlen(hist) + 128,
+                                 "%.*s," U3 "," A4 "]", (int)(strlen(hist) - 1),
+                                 hist);
+                        chatseal_keyring *ring = rot ? r12 : r1;
+                        char *h1 = NULL;
+                        size_t count = 0;
+                        CHECK_ERR(
+                            turn(ring, with_user, h0, A4, &o1, &h1, &count),
+                            CHATSEAL_OK);
+                        char *direct = cs_test_sign(ring, full, &o1);
+                        CHECK(h1 && strcmp(direct, h1) == 0,
+                              "pattern %s n %zu modes %zu/%zu rot %d: extend "
+                              "!= sign",
+                              patterns[p], n, m0, m1, rot);
+                        checked++;
+                        chatseal_free(direct);
+                        chatseal_free(h1);
+                        chatseal_free(h0);
+                        free(with_user);
+                        free(full);
+                    }
+                }
+            }
+        }
+    }
+    CHECK(checked == 5 * 11 * 3 * 3 * 2, "checked %zu", checked);
+    chatseal_keyring_free(r1);
+    chatseal_keyring_free(r12);
+}
+
 int main(void)
 {
     static const struct cs_test tests[] = {
         {"whole_chat", whole_chat},
         {"failure_makes_no_token", failure_makes_no_token},
         {"options_of_h1", options_of_h1},
+        {"extend_equals_sign", extend_equals_sign},
     };
     return cs_test_run(tests, sizeof tests / sizeof *tests);
 }
