@@ -340,7 +340,9 @@ CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_verify(
  * Turn extension, H0 -> H1: verifies conv against h0 as chatseal_verify does,
  * then appends the server's new messages (a JSON array of message objects, or
  * one message object; may be NULL) to conv and signs the whole of it.  On
- * failure nothing is signed and *h1 is NULL.
+ * failure nothing is signed and *h1 is NULL.  H1 is byte for byte the token
+ * chatseal_sign makes of the new conv, but cheaper: when the same key signs,
+ * the locators of the history are taken from the verified h0.
  */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_extend(
     const chatseal_keyring *ring, chatseal_conv *conv, const char *h0,
