@@ -256,11 +256,12 @@ static void extend_equals_sign(void)
                             CHECK(0, "out of memory");
                             return;
                         }
-                        snprintf(with_user, strlen(hist) + 64, "%.*s," U3 "]",
-                                 (int)(strlen(hist) - 1), hist);
-                        snprintf(full, strlen(hist) + 128,
-                                 "%.*s," U3 "," A4 "]", (int)(strlen(hist) - 1),
-                                 hist);
+                        /* hist is "[...]": drop its "]", add the rest */
+                        size_t hl = strlen(hist) - 1;
+                        memcpy(with_user, hist, hl);
+                        strcpy(with_user + hl, "," U3 "]");
+                        memcpy(full, hist, hl);
+                        strcpy(full + hl, "," U3 "," A4 "]");
                         chatseal_keyring *ring = rot ? r12 : r1;
                         char *h1 = NULL;
                         size_t count = 0;
