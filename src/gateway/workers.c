@@ -36,6 +36,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/types.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -73,10 +76,20 @@ static void log_worker(const char *level, const char *event, int index,
 static int spawn(worker *w, int index, const sigset_t *old, cs_worker_fn fn,
                  void *arg)
 {
+#ifdef __linux__
+    pid_t master = getpid();
+#endif
     pid_t pid = fork();
     if (pid < 0)
         return -1;
     if (pid == 0) {
+#ifdef __linux__
+        /* a master killed with SIGKILL cannot stop its workers: they drain
+         * and exit on their own instead of serving on without supervision */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != master)
+            _exit(0); /* it died before prctl took effect */
+#endif
         sigprocmask(SIG_SETMASK, old, NULL);
         _exit(fn(arg, index));
     }

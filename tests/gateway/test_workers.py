@@ -153,6 +153,30 @@ def test_sighup_reaches_every_worker():
     expect_clean_stop(gw)
 
 
+def test_workers_leave_with_a_killed_master():
+    gw = Gateway("--workers", "2", "--mock-delay", "0")
+    gw.wait_log("listening", count=2)
+    pids = list(workers_of(gw).values())
+    assert len(pids) == 2
+    gw.proc.kill()  # SIGKILL: the master cannot pass anything on
+    gw.proc.wait(10)
+    deadline = time.time() + 10
+    alive = pids
+    try:
+        while alive and time.time() < deadline:
+            alive = [p for p in pids if os.path.exists("/proc/%d" % p) and
+                     open("/proc/%d/stat" % p).read().split()[2] != "Z"]
+            time.sleep(0.05)
+        assert not alive, "workers outlived their master: %s" % alive
+    finally:
+        for p in alive:  # this test stops what it started, even on failure
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+        gw.stop()
+
+
 def test_worker_that_cannot_start_stops_the_gateway():
     # --workers out of range is a usage error
     gw = Gateway("--workers", "0", wait=False)
