@@ -18,6 +18,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cors.h"
+
 enum opt_type { T_STR, T_FLAG, T_INT, T_SIZE, T_SECS };
 
 struct opt {
@@ -83,6 +85,11 @@ static const struct opt opts[] = {
      "bound on each Redis round trip (then 502, fail closed)"},
     {"rollback-ttl", "CHATSEAL_ROLLBACK_TTL", T_SECS, O(rollback_ttl), "720h",
      "DURATION", "how long a conversation's record lives after its last turn"},
+    {"cors-origins", "CHATSEAL_CORS_ORIGINS", T_STR, O(cors_origins), NULL,
+     "LIST",
+     "origins whose pages may call the gateway from a browser (CORS): "
+     "https://app.example,http://127.0.0.1:3000 or *; default: same origin "
+     "only"},
     {"sidecar-secret-file", "CHATSEAL_SIDECAR_SECRET_FILE", T_STR,
      O(sidecar_secret_file), NULL, "FILE",
      "bearer secret required by /v1/chatseal/* (without it they are off, "
@@ -320,6 +327,8 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
                      "small\n");
         return CS_CONFIG_ERROR;
     }
+    if (cs_cors_check_config(c->cors_origins, err) != 0)
+        return CS_CONFIG_ERROR;
     if (c->workers < 1 || c->workers > CS_MAX_WORKERS) {
         fprintf(err,
                 "chatseal: invalid_argument: serve: --workers is 1 to %d\n",

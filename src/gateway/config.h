@@ -22,7 +22,8 @@ typedef struct cs_config {
     const char *fresh_roles;
     const char *locators;
     const char *sidecar_secret_file;
-    const char *rollback; /* Redis URL: rollback protection (rollback.c) */
+    const char *rollback;     /* Redis URL: rollback protection (rollback.c) */
+    const char *cors_origins; /* cors.c */
     double rollback_timeout;
     int64_t rollback_ttl;
     int dev;

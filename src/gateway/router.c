@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "chat.h"
+#include "cors.h"
 #include "metrics.h"
 #include "sidecar.h"
 #include "static.h"
@@ -79,6 +80,8 @@ void cs_route(cs_req *r, void *arg)
 {
     (void)arg;
     const char *p = r->path;
+    if (!strcmp(r->method, "OPTIONS") && cs_cors_preflight(r))
+        return;
     if (!strcmp(p, "/v1/chat/completions")) {
         cs_chat_handle(r);
     } else if (!strcmp(p, "/v1/models") || !strncmp(p, "/v1/models/", 11)) {

@@ -51,6 +51,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "cors.h"
 #include "errors.h"
 #include "log.h"
 #include "metrics.h"
@@ -219,7 +220,9 @@ static void write_head(cs_req *r, int status, const char *ctype, int64_t length)
                         cs_http_reason(status));
     if (ctype)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
-    if (length >= 0) {
+    if (status == 204 || status == 304) {
+        /* no body, and no Content-Length either (RFC 9110 8.6) */
+    } else if (length >= 0) {
         evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)length);
     } else if (r->minor >= 1) {
         r->chunked = 1;
@@ -230,6 +233,7 @@ static void write_head(cs_req *r, int status, const char *ctype, int64_t length)
     for (size_t i = 0; i < r->resp_headers.n; i++)
         evbuffer_add_printf(out, "%s: %s\r\n", r->resp_headers.v[i].name,
                             r->resp_headers.v[i].value);
+    cs_cors_head(&c->srv->gw->cfg, r->headers, out);
     evbuffer_add_printf(out, "X-Request-Id: %s\r\n", r->id);
     if (c->close_after)
         evbuffer_add_printf(out, "Connection: close\r\n");

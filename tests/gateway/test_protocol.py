@@ -72,7 +72,9 @@ def test_help_documents_flags():
                  "--upstream-ca", "--conversation-header",
                  "--principal-header", "--tail-roles", "--max-body",
                  "--sidecar-secret-file", "CHATSEAL_KEYS", "SIGHUP",
-                 "--drain-timeout", "--tls-cert"):
+                 "--drain-timeout", "--tls-cert", "--workers",
+                 "--cors-origins", "CHATSEAL_WORKERS",
+                 "CHATSEAL_CORS_ORIGINS"):
         assert flag in out, flag
 
 
