@@ -43,6 +43,7 @@
 #include "errors.h"
 #include "jspan.h"
 #include "keys.h"
+#include "rollback.h"
 
 typedef struct side {
     cs_req *r;
@@ -229,6 +230,29 @@ static void do_verify(side *s)
     reply_verdict(s, e, NULL, NULL);
 }
 
+/* --rollback: is tok the newest token of the conversation the request is
+ * bound to?  Writes its record key; answers and returns -1 when not. */
+static int rollback_check(side *s, const char *tok, char key[65])
+{
+    const char *cid = s->opt.conversation_id;
+    if (!cid || !*cid) {
+        bad_request(s, "rollback protection is on: bind the request to a "
+                       "conversation (\"conversation_id\" or the "
+                       "conversation header)");
+        return -1;
+    }
+    cs_rollback_key(cid, s->opt.principal, key);
+    chatseal_error e = cs_rollback_check(s->gw->rollback, key, tok);
+    if (e == CHATSEAL_OK)
+        return 0;
+    cs_req_error(s->r, e,
+                 e == CHATSEAL_E_STALE_TOKEN
+                     ? "a newer token exists for this conversation: an older "
+                       "history was sent back"
+                     : "the rollback store (Redis) did not answer");
+    return -1;
+}
+
 static void do_extend(side *s)
 {
     static const char *const names[] = {"token", NULL};
@@ -241,6 +265,12 @@ static void do_extend(side *s)
         bad_request(s, "append must be a message object or an array of them");
         return;
     }
+    /* with --rollback, H0 must be the newest token of its conversation and
+     * H1 becomes it, exactly as on /v1/chat/completions: an app that answers
+     * some turns itself keeps one record with the gateway */
+    char key[65];
+    if (s->gw->rollback && rollback_check(s, tok, key) != 0)
+        return;
     chatseal_conv *conv = NULL;
     if (parse_conv(s, &conv) != CHATSEAL_OK)
         return;
@@ -255,6 +285,16 @@ static void do_extend(side *s)
             cs_reply_verify_error(s->r, e, s->rep);
         else
             cs_req_error(s->r, e, NULL);
+        return;
+    }
+    if (s->gw->rollback &&
+        (e = cs_rollback_commit(s->gw->rollback, key, tok && *tok ? tok : NULL,
+                                h1)) != CHATSEAL_OK) {
+        chatseal_free(h1);
+        cs_req_error(s->r, e,
+                     e == CHATSEAL_E_STALE_TOKEN
+                         ? "another request advanced this conversation first"
+                         : "the rollback store (Redis) did not answer");
         return;
     }
     reply_token(s, "token", h1, n);

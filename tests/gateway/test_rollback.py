@@ -117,6 +117,50 @@ def test_replicas_agree_and_old_tokens_are_stale(redis):
         expect_clean_stop(gw)
 
 
+@with_redis
+def test_sidecar_extend_keeps_the_same_record(redis):
+    """An app that answers some turns itself (/v1/chatseal/extend, e.g. a
+    cached answer) and lets the model answer others: one record per
+    conversation, so the chain of newest tokens goes through both."""
+    up = Upstream()
+    secret = "sidecar-secret-rollback-0123"
+    path = gwtest.write_file("sidecar-rb", secret + "\n")
+    gw = Gateway("--upstream", up.url, "--rollback", redis.url,
+                 "--principal-header", "X-User", "--sidecar-secret-file", path,
+                 keys=gwtest.new_key_line("k1"))
+    auth = dict(CONV, Authorization="Bearer " + secret)
+
+    def extend(msgs, token, answer):
+        return gw.request("POST", "/v1/chatseal/extend",
+                          {"messages": msgs, "token": token,
+                           "append": {"role": "assistant", "content": answer}},
+                          auth)
+
+    h1, t1 = turn(gw, [SYS, user("Balance?")])
+    # the app answers the next turn from its cache, through the sidecar
+    h2 = h1 + [user("Balance again?")]
+    r = extend(h2, t1, "Still 100.")
+    assert r.status == 200, r
+    t2 = r.json()["token"]
+    h2 = h2 + [{"role": "assistant", "content": "Still 100."}]
+    # the chat endpoint takes the sidecar's token as the newest one ...
+    h3, t3 = turn(gw, h2 + [user("Thanks.")], t2)
+    # ... and both refuse the older ones
+    expect_error(gw.chat(h1 + [user("x")], token=t1, headers=CONV), 403,
+                 "stale_token")
+    expect_error(extend(h2 + [user("y")], t2, "z"), 403, "stale_token")
+    expect_error(extend(h1 + [user("y")], t1, "z"), 403, "stale_token")
+    # the newest one goes on through the sidecar too
+    r = extend(h3 + [user("More?")], t3, "No.")
+    assert r.status == 200, r
+    # no conversation to keep a record for: refused
+    r = gw.request("POST", "/v1/chatseal/extend",
+                   {"messages": h3, "token": t3},
+                   {"Authorization": "Bearer " + secret})
+    expect_error(r, 400, "invalid_request")
+    expect_clean_stop(gw)
+
+
 def test_without_rollback_the_replay_passes():
     """The hole the option closes: a signed older history verifies."""
     up = Upstream()
