@@ -141,6 +141,7 @@ struct chatseal_conv {
     size_t nmembers;
     size_t max_messages;
     size_t max_depth;
+    EVP_MD *sha; /* SHA-256 as fetched by the parse, or NULL */
 };
 
 /* The chain digest S of the first n messages (FORMAT.md §2). */
