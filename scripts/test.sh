@@ -66,9 +66,11 @@ fi
 
 step "style (clang-format)"
 if command -v clang-format >/dev/null; then
-    files=$(git ls-files 'src/*.c' 'src/*.h' 'include/*.h' 2>/dev/null || true)
+    # every C file of the project: library, CLI, gateway, tests, fuzz
+    # targets, benchmarks, examples
+    files=$(git ls-files '*.c' '*.h' 2>/dev/null || true)
     if [ -z "$files" ]; then
-        files=$(find src include -name '*.[ch]')
+        files=$(find src include tests fuzz bench examples -name '*.[ch]')
     fi
     if clang-format --dry-run -Werror $files >style.log 2>&1; then
         echo "style: ok"; extra_passed=$((extra_passed + 1))
