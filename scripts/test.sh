@@ -75,7 +75,7 @@ if command -v clang-format >/dev/null; then
     if clang-format --dry-run -Werror $files >style.log 2>&1; then
         echo "style: ok"; extra_passed=$((extra_passed + 1))
     else
-        head -n 40 style.log; echo "FAIL: clang-format (run: clang-format -i src/*/*.[ch] include/*.h)"
+        head -n 40 style.log; echo 'FAIL: clang-format (run: clang-format -i $(git ls-files "*.c" "*.h"))'
         extra_failed=$((extra_failed + 1))
     fi
 fi
