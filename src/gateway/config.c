@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "cors.h"
 
@@ -102,10 +103,10 @@ static const struct opt opts[] = {
      "largest request head (431 too_large)"},
     {"max-connections", "CHATSEAL_MAX_CONNECTIONS", T_INT, O(max_connections),
      "1024", "N", "most open client connections (503 overloaded)"},
-    {"workers", "CHATSEAL_WORKERS", T_INT, O(workers), "1", "N",
+    {"workers", "CHATSEAL_WORKERS", T_INT, O(workers), "1", "N|auto",
      "worker processes, one event loop each, sharing the listening socket, "
-     "key ring and metrics (use the number of cores; --max-connections is "
-     "per worker)"},
+     "key ring and metrics (auto: one per core; --max-connections is per "
+     "worker)"},
     {"max-response", "CHATSEAL_MAX_RESPONSE", T_SIZE, O(max_response), "64M",
      "SIZE", "largest upstream reply or stream event (502 upstream_error)"},
     {"header-timeout", "CHATSEAL_HEADER_TIMEOUT", T_SECS, O(header_timeout),
@@ -213,6 +214,11 @@ static int set_opt(cs_config *c, const struct opt *o, const char *val,
     case T_INT:
     case T_SIZE: {
         int64_t v;
+        if (o->off == O(workers) && val && !strcmp(val, "auto")) {
+            long n = sysconf(_SC_NPROCESSORS_ONLN); /* one per core */
+            *(int64_t *)(void *)base = n > 0 ? n : 1;
+            return 0;
+        }
         if (parse_int(val, &v, o->type == T_SIZE) != 0)
             break;
         *(int64_t *)(void *)base = v;

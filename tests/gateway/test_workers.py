@@ -153,6 +153,18 @@ def test_sighup_reaches_every_worker():
     expect_clean_stop(gw)
 
 
+def test_workers_auto_is_one_per_core():
+    gw = Gateway("--mock-delay", "0", env={"CHATSEAL_WORKERS": "auto"})
+    n = os.cpu_count()
+    gw.wait_log("listening", count=n)
+    if n > 1:
+        assert len(workers_of(gw)) == n
+        assert all(e.get("workers") == n for e in gw.log_events()
+                   if e.get("event") == "listening")
+    assert gw.chat(MSGS).status == 200
+    expect_clean_stop(gw)
+
+
 def test_workers_leave_with_a_killed_master():
     gw = Gateway("--workers", "2", "--mock-delay", "0")
     gw.wait_log("listening", count=2)
@@ -179,9 +191,11 @@ def test_workers_leave_with_a_killed_master():
 
 def test_worker_that_cannot_start_stops_the_gateway():
     # --workers out of range is a usage error
-    gw = Gateway("--workers", "0", wait=False)
-    assert gw.proc.wait(10) == 2
-    assert "--workers" in gw.log_text()
+    for bad in ("0", "257", "two", "auto2"):
+        gw = Gateway("--workers", bad, wait=False)
+        assert gw.proc.wait(10) == 2, bad
+        assert "--workers" in gw.log_text() or bad in gw.log_text(), \
+            gw.log_text()
     # a worker that fails in its first second (here: Redis unreachable)
     # makes the master stop the others and exit with its status
     gw = Gateway("--workers", "2", "--rollback", "redis://127.0.0.1:1",
