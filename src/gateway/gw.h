@@ -1,8 +1,10 @@
 /*
  * gw.h -- the state one running chatseal serve shares between its modules.
  *
- * There is one event loop and one thread: every module runs inside libevent
- * callbacks, so nothing here needs a lock.  The key ring is replaced as a
+ * There is one event loop and one thread per process: every module runs
+ * inside libevent callbacks, so nothing here needs a lock (with --workers,
+ * each worker process has its own cs_gw; only the metrics it points to are
+ * shared, see metrics.c).  The key ring is replaced as a
  * whole on SIGHUP; code reads gw->ring at the moment it signs or verifies and
  * never keeps the pointer across a return to the loop.
  */

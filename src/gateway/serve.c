@@ -4,10 +4,12 @@
  * One process, one thread, one libevent loop for both sides (clients and the
  * upstream), as nginx and haproxy are built: a stream is copied from the
  * model to the client in the same callback that read it, and nothing needs
- * a lock.  Startup order is chosen so that every configuration mistake is
- * reported before anything listens: options, keys, upstream URL and TLS,
- * listener TLS, then bind.  Any failure there exits with status 2 and one
- * "chatseal: CODE: ..." line on stderr.
+ * a lock.  With --workers N, workers.c runs N such processes on one socket;
+ * run_workers() below makes what they share (key ring, metrics, socket)
+ * before the fork.  Startup order is chosen so that every configuration
+ * mistake is reported before anything listens: options, keys, upstream URL
+ * and TLS, listener TLS, then bind.  Any failure there exits with status 2
+ * and one "chatseal: CODE: ..." line on stderr.
  *
  * Signals are handled inside the loop (evsignal), never in async context:
  *   SIGHUP           reload the key ring and sidecar secret (keys.c); open
