@@ -34,6 +34,9 @@ Measurements (JSON lines on stdout or --out):
              that C connections offer half of the lower saturated rate of
              nginx and gateway; the same offered rate for all three paths,
              so p99(gateway) - p99(direct) is the latency the gateway adds.
+             Twice: fixed waits (connections stay in step: bursts of C
+             requests) and exponential waits of the same mean ("random":
+             arrivals close to independent clients).
   ttfb       streaming: time to first byte of the SSE reply, one keep-alive
              connection, N sequential requests (Python http.client; the
              same client for all three paths); median and p99.
@@ -138,7 +141,16 @@ wrk.headers["Content-Type"] = "application/json"
 local tok = os.getenv("BENCH_TOKEN")
 if tok and tok ~= "" then wrk.headers["Chatseal-Token"] = tok end
 local d = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
-if d > 0 then function delay() return d end end
+-- "fixed": every connection waits d ms, so connections stay in step and
+-- arrive in bursts; "random": exponential waits of mean d ms (arrivals close
+-- to a Poisson process, the usual model of independent clients)
+local random = os.getenv("BENCH_DELAY_KIND") == "random"
+if d > 0 and random then
+  math.randomseed(os.time())
+  function delay() return math.floor(-math.log(1 - math.random()) * d + 0.5) end
+elseif d > 0 then
+  function delay() return d end
+end
 function done(s, lat, req)
   io.write(string.format(
     '{"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,' ..
@@ -220,9 +232,10 @@ def cpu_seconds(pid):
     return total
 
 
-def run_wrk(url, body_file, token, conns, duration, delay_ms=0, pid=None):
+def run_wrk(url, body_file, token, conns, duration, delay_ms=0, pid=None,
+            delay_kind="fixed"):
     env = dict(os.environ, BENCH_BODY=body_file, BENCH_TOKEN=token or "",
-               BENCH_DELAY_MS=str(delay_ms))
+               BENCH_DELAY_MS=str(delay_ms), BENCH_DELAY_KIND=delay_kind)
     cpu0 = cpu_seconds(pid) if pid else 0.0
     out = subprocess.run(["wrk", "-t1", "-c%d" % conns, "-d%ds" % duration,
                           "--timeout", "10s", "-s", run_wrk.lua, url],
@@ -410,7 +423,8 @@ def main():
                 sat[(t, name)] = rec
                 emit(rec)
         # ----------------------------------------------- half saturation
-        for name in names if "half" in phases else []:
+        halves = [(n, k) for n in names for k in ("fixed", "random")]
+        for name, kind in halves if "half" in phases else []:
             path, data, tok = reqs[(name, False)]
             rate = min(sat[("nginx", name)]["rps"], sat[("gateway", name)]["rps"]) / 2
             conns = a.connections
@@ -421,10 +435,13 @@ def main():
             for _ in range(a.repeat):
                 for t, port, url, _ in targets:
                     runs[t].append(run_wrk("http://127.0.0.1:%d%s" % (port, url),
-                                           path, tok, conns, a.duration, delay))
+                                           path, tok, conns, a.duration, delay,
+                                           delay_kind=kind))
             for t, *_ in targets:
                 rs = runs[t]
-                emit({"impl": t, "op": "http", "mode": "half", "body": name,
+                emit({"impl": t, "op": "http",
+                      "mode": "half" if kind == "fixed" else "half-random",
+                      "body": name,
                       "bytes": len(data), "connections": conns, "delay_ms": delay,
                       "offered_rps": round(rate), "rounds": len(rs),
                       "rps": statistics.median(r["rps"] for r in rs),
