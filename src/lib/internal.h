@@ -199,6 +199,8 @@ chatseal_error cs_token_header_read(const uint8_t *header, size_t len,
  * (test) library only, never into the shipped shared library. */
 chatseal_error cs_token_header_read_reference(const uint8_t *header, size_t len,
                                               cs_token *t);
+/* 1 when a and b hold the same header fields (tests only). */
+int cs_token_fields_equal(const cs_token *a, const cs_token *b);
 
 /* What goes in a new header. */
 typedef struct cs_header_in {

@@ -165,3 +165,20 @@ chatseal_error cs_token_header_read_reference(const uint8_t *header, size_t len,
     json_decref(h);
     return e;
 }
+
+/* 1 when two decoded headers hold the same fields (the differential
+ * test and fuzz target compare the two readers with it). */
+int cs_token_fields_equal(const cs_token *a, const cs_token *b)
+{
+    return strcmp(a->typ, b->typ) == 0 && strcmp(a->kid, b->kid) == 0 &&
+           a->iat == b->iat && a->exp == b->exp && a->n == b->n &&
+           !a->pur == !b->pur && (!a->pur || strcmp(a->pur, b->pur) == 0) &&
+           a->has_bnd == b->has_bnd &&
+           (!a->has_bnd || memcmp(a->bnd, b->bnd, sizeof a->bnd) == 0) &&
+           !a->roles == !b->roles &&
+           (!a->roles || strcmp(a->roles, b->roles) == 0) &&
+           !a->loc == !b->loc && a->nloc == b->nloc &&
+           (!a->loc ||
+            memcmp(a->loc, b->loc, a->nloc * CHATSEAL_LOCATORBYTES) == 0) &&
+           a->ao == b->ao;
+}

@@ -39,31 +39,11 @@
 
 /* ---------------------------------------------------------------- util -- */
 
-struct buf {
-    char *p;
-    size_t n, cap;
-};
-
-static void put(struct buf *b, const void *s, size_t n)
+/* Hands over the text of b (never NULL) and empties b. */
+static char *take(cs_buf *b)
 {
-    if (b->n + n + 1 > b->cap) {
-        b->cap = (b->n + n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-        if (!b->p)
-            abort();
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void puts_(struct buf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static char *take(struct buf *b)
-{
+    if (b->oom)
+        abort();
     char *p = b->p ? b->p : strdup("");
     if (!p)
         abort();
@@ -107,21 +87,6 @@ static struct {
     size_t cases, gated, ok, unsupported, malformed, shown;
 } stats;
 
-static int same_fields(const cs_token *a, const cs_token *b)
-{
-    return strcmp(a->typ, b->typ) == 0 && strcmp(a->kid, b->kid) == 0 &&
-           a->iat == b->iat && a->exp == b->exp && a->n == b->n &&
-           !a->pur == !b->pur && (!a->pur || strcmp(a->pur, b->pur) == 0) &&
-           a->has_bnd == b->has_bnd &&
-           (!a->has_bnd || memcmp(a->bnd, b->bnd, sizeof a->bnd) == 0) &&
-           !a->roles == !b->roles &&
-           (!a->roles || strcmp(a->roles, b->roles) == 0) &&
-           !a->loc == !b->loc && a->nloc == b->nloc &&
-           (!a->loc ||
-            memcmp(a->loc, b->loc, a->nloc * CHATSEAL_LOCATORBYTES) == 0) &&
-           a->ao == b->ao;
-}
-
 /*
  * One header through the gate and, if it passes, through both readers.
  * Returns the common verdict (the gate's when it refuses); when fields is
@@ -143,7 +108,7 @@ static chatseal_error check_header(const char *h, size_t len, cs_token *fields)
     }
     chatseal_error ea = cs_token_header_read_reference(u, len, &a);
     chatseal_error eb = cs_token_header_read(u, len, &b);
-    if (ea != eb || (ea == CHATSEAL_OK && !same_fields(&a, &b))) {
+    if (ea != eb || (ea == CHATSEAL_OK && !cs_token_fields_equal(&a, &b))) {
         cs_test_fail(__FILE__, __LINE__,
                      "readers differ: reference %s, "
                      "scanner %s%s",
@@ -202,32 +167,32 @@ static const char *pick(const char *const *v, size_t n)
 }
 #define PICK(a) pick(a, sizeof a / sizeof *a)
 
-static void put_int(struct buf *b, int64_t v)
+static void put_int(cs_buf *b, int64_t v)
 {
     char t[32];
     snprintf(t, sizeof t, "%lld", (long long)v);
-    puts_(b, t);
+    cs_buf_puts(b, t);
 }
 
 /* A random JSON string (text with quotes); \u0000 now and then. */
-static void rand_string(struct buf *b, size_t max)
+static void rand_string(cs_buf *b, size_t max)
 {
     size_t n = below((uint32_t)max + 1);
-    puts_(b, "\"");
+    cs_buf_puts(b, "\"");
     for (size_t i = 0; i < n; i++)
-        puts_(b, below(400) ? PICK(FRAGS) : "\\u0000");
-    puts_(b, "\"");
+        cs_buf_puts(b, below(400) ? PICK(FRAGS) : "\\u0000");
+    cs_buf_puts(b, "\"");
 }
 
-static void b64_json(struct buf *b, const uint8_t *p, size_t n)
+static void b64_json(cs_buf *b, const uint8_t *p, size_t n)
 {
     char *s = malloc(cs_b64u_encoded_len(n) + 1);
     if (!s)
         abort();
     cs_b64u_encode(p, n, s);
-    puts_(b, "\"");
-    puts_(b, s);
-    puts_(b, "\"");
+    cs_buf_puts(b, "\"");
+    cs_buf_puts(b, s);
+    cs_buf_puts(b, "\"");
     free(s);
 }
 
@@ -237,11 +202,11 @@ static void rand_bytes(uint8_t *p, size_t n)
         p[i] = (uint8_t)rnd64();
 }
 
-static void rand_value(struct buf *b, int depth)
+static void rand_value(cs_buf *b, int depth)
 {
     switch (below(depth < 4 ? 9 : 7)) {
     case 0:
-        puts_(b, PICK(INTS));
+        cs_buf_puts(b, PICK(INTS));
         break;
     case 1: {
         char t[32];
@@ -249,11 +214,11 @@ static void rand_value(struct buf *b, int depth)
         v >>= below(64);
         const char *sign = below(3) ? "" : "-";
         snprintf(t, sizeof t, "%s%llu", sign, (unsigned long long)v);
-        puts_(b, t);
+        cs_buf_puts(b, t);
         break;
     }
     case 2:
-        puts_(b, PICK(REALS));
+        cs_buf_puts(b, PICK(REALS));
         break;
     case 3:
     case 4:
@@ -268,31 +233,31 @@ static void rand_value(struct buf *b, int depth)
     }
     case 6: {
         static const char *const lits[] = {"true", "false", "null"};
-        puts_(b, PICK(lits));
+        cs_buf_puts(b, PICK(lits));
         break;
     }
     case 7: {
         size_t n = below(4);
-        puts_(b, "[");
+        cs_buf_puts(b, "[");
         for (size_t i = 0; i < n; i++) {
             if (i)
-                puts_(b, ",");
+                cs_buf_puts(b, ",");
             rand_value(b, depth + 1);
         }
-        puts_(b, "]");
+        cs_buf_puts(b, "]");
         break;
     }
     default: {
         size_t n = below(4);
-        puts_(b, "{");
+        cs_buf_puts(b, "{");
         for (size_t i = 0; i < n; i++) {
             if (i)
-                puts_(b, ",");
+                cs_buf_puts(b, ",");
             rand_string(b, 3);
-            puts_(b, ":");
+            cs_buf_puts(b, ":");
             rand_value(b, depth + 1);
         }
-        puts_(b, "}");
+        cs_buf_puts(b, "}");
     }
     }
 }
@@ -312,7 +277,7 @@ static int64_t rand_time(void)
 }
 
 /* kid text: mostly valid, sometimes empty, too long or with escapes */
-static void rand_kid(struct buf *b)
+static void rand_kid(cs_buf *b)
 {
     static const char ok[] = "abcXYZ019._-";
     size_t n;
@@ -326,27 +291,27 @@ static void rand_kid(struct buf *b)
     default:
         n = 1 + below(below(4) ? 12 : 64);
     }
-    puts_(b, "\"");
+    cs_buf_puts(b, "\"");
     for (size_t i = 0; i < n; i++)
-        put(b, &ok[below(sizeof ok - 1)], 1);
-    puts_(b, "\"");
+        cs_buf_put(b, &ok[below(sizeof ok - 1)], 1);
+    cs_buf_puts(b, "\"");
 }
 
-static void rand_pur(struct buf *b)
+static void rand_pur(cs_buf *b)
 {
     switch (below(8)) {
     case 0: /* 1024 or 1025 bytes, ASCII or two-byte characters */
     case 1: {
         int two = below(2);
         size_t n = (two ? 512 : 1024) + below(2);
-        puts_(b, "\"");
+        cs_buf_puts(b, "\"");
         for (size_t i = 0; i < n; i++)
-            puts_(b, two ? "\xc3\xa9" : "p");
-        puts_(b, "\"");
+            cs_buf_puts(b, two ? "\xc3\xa9" : "p");
+        cs_buf_puts(b, "\"");
         return;
     }
     case 2:
-        puts_(b, "\"\"");
+        cs_buf_puts(b, "\"\"");
         return;
     default:
         rand_string(b, 24);
@@ -488,17 +453,17 @@ struct members {
     size_t n;
 };
 
-static void add(struct members *ms, const char *name, struct buf *value)
+static void add(struct members *ms, const char *name, cs_buf *value)
 {
     if (ms->n == MAXM) {
         free(value->p);
         memset(value, 0, sizeof *value);
         return;
     }
-    struct buf nb = {0};
-    puts_(&nb, "\"");
-    puts_(&nb, name);
-    puts_(&nb, "\"");
+    cs_buf nb = {0};
+    cs_buf_puts(&nb, "\"");
+    cs_buf_puts(&nb, name);
+    cs_buf_puts(&nb, "\"");
     ms->m[ms->n].name = take(&nb);
     ms->m[ms->n].value = take(value);
     ms->n++;
@@ -506,24 +471,24 @@ static void add(struct members *ms, const char *name, struct buf *value)
 
 static void add_int(struct members *ms, const char *name, int64_t v)
 {
-    struct buf b = {0};
+    cs_buf b = {0};
     put_int(&b, v);
     add(ms, name, &b);
 }
 
 static void add_str(struct members *ms, const char *name, const char *s)
 {
-    struct buf b = {0};
-    puts_(&b, "\"");
-    puts_(&b, s);
-    puts_(&b, "\"");
+    cs_buf b = {0};
+    cs_buf_puts(&b, "\"");
+    cs_buf_puts(&b, s);
+    cs_buf_puts(&b, "\"");
     add(ms, name, &b);
 }
 
 /* A consistent (mostly valid) header as separate members. */
 static void gen_consistent(struct members *ms)
 {
-    struct buf b = {0};
+    cs_buf b = {0};
     int t = (int)below(4), chain = t < 2;
     add_str(ms, "typ", TYPS[t]);
     rand_kid(&b);
@@ -549,7 +514,7 @@ static void gen_consistent(struct members *ms)
             add(ms, "loc", &b);
             add_str(ms, "roles", roles);
             if (ao) {
-                puts_(&b, "true");
+                cs_buf_puts(&b, "true");
                 add(ms, "ao", &b);
             }
             free(roles);
@@ -574,7 +539,7 @@ static const char *const NAMES[] = {
     "typ", "v",   "x",   "V",   "",    "typ2", "\\u0076", "ao ", "\\u0001"};
 
 /* A value that is wrong, or borderline, for member `name`. */
-static void odd_value(struct buf *b, const char *name)
+static void odd_value(cs_buf *b, const char *name)
 {
     if (!strcmp(name, "\"bnd\"") && below(2)) {
         static const char *const v[] = {
@@ -582,7 +547,7 @@ static void odd_value(struct buf *b, const char *name)
             "\"AAAAAAAAAAAAAAAAAAAAA\"",  "\"AAAAAAAAAAAAAAAAAAAAAAA\"",
             "\"AAAAAAAAAAAAAAAAAAAA==\"", "\"AAAAAAAAAAAAAAAAAAAA+A\"",
             "\"AAAAAAAAAAAAAAAAAAAAAw\"", "\"AAAAAAAAAAAAAAAAAAAA\\nA\""};
-        puts_(b, PICK(v));
+        cs_buf_puts(b, PICK(v));
     } else if (!strcmp(name, "\"loc\"") && below(2)) {
         uint8_t r[24];
         size_t n = below(sizeof r);
@@ -591,16 +556,16 @@ static void odd_value(struct buf *b, const char *name)
     } else if (!strcmp(name, "\"roles\"") && below(2)) {
         size_t n = below(6);
         char *r = rand_roles(n, below(2));
-        puts_(b, "\"");
-        puts_(b, r);
-        puts_(b, below(4) ? "" : "\\u0000");
-        puts_(b, "\"");
+        cs_buf_puts(b, "\"");
+        cs_buf_puts(b, r);
+        cs_buf_puts(b, below(4) ? "" : "\\u0000");
+        cs_buf_puts(b, "\"");
         free(r);
     } else if (!strcmp(name, "\"typ\"") && below(2)) {
         static const char *const v[] = {
             "\"conv\"", "\"msg\"", "\"state\"",       "\"sealed\"",
             "\"Conv\"", "\"\"",    "\"conv\\u0001\"", "\"sealed \""};
-        puts_(b, PICK(v));
+        cs_buf_puts(b, PICK(v));
     } else if (!strcmp(name, "\"pur\"") && below(2)) {
         rand_pur(b);
     } else if (!strcmp(name, "\"kid\"") && below(2)) {
@@ -612,7 +577,7 @@ static void odd_value(struct buf *b, const char *name)
 
 static void mutate_members(struct members *ms)
 {
-    struct buf b = {0};
+    cs_buf b = {0};
     size_t i = ms->n ? below((uint32_t)ms->n) : 0;
     switch (below(7)) {
     case 0: /* drop */
@@ -639,7 +604,7 @@ static void mutate_members(struct members *ms)
             ;
         if (i < ms->n) {
             if (below(2))
-                puts_(&b, PICK(INTS));
+                cs_buf_puts(&b, PICK(INTS));
             else
                 rand_value(&b, 2);
             free(ms->m[i].value);
@@ -648,9 +613,9 @@ static void mutate_members(struct members *ms)
         break;
     case 5: /* a duplicate (the gate refuses it) */
         if (ms->n && ms->n < MAXM) {
-            puts_(&b, ms->m[i].value);
-            struct buf nb = {0};
-            puts_(&nb, ms->m[i].name);
+            cs_buf_puts(&b, ms->m[i].value);
+            cs_buf nb = {0};
+            cs_buf_puts(&nb, ms->m[i].name);
             ms->m[ms->n].name = take(&nb);
             ms->m[ms->n].value = take(&b);
             ms->n++;
@@ -659,10 +624,10 @@ static void mutate_members(struct members *ms)
     default: /* rename */
         if (ms->n) {
             const char *nn = PICK(NAMES);
-            struct buf nb = {0};
-            puts_(&nb, "\"");
-            puts_(&nb, nn);
-            puts_(&nb, "\"");
+            cs_buf nb = {0};
+            cs_buf_puts(&nb, "\"");
+            cs_buf_puts(&nb, nn);
+            cs_buf_puts(&nb, "\"");
             free(ms->m[i].name);
             ms->m[i].name = take(&nb);
         }
@@ -684,21 +649,21 @@ static void gen_members(void)
         ms.m[i - 1] = ms.m[j];
         ms.m[j] = t;
     }
-    struct buf text = {0};
+    cs_buf text = {0};
     const char *sp = below(4) ? "" : " ";
-    puts_(&text, "{");
+    cs_buf_puts(&text, "{");
     for (size_t i = 0; i < ms.n; i++) {
         if (i)
-            puts_(&text, ",");
-        puts_(&text, sp);
-        puts_(&text, ms.m[i].name);
-        puts_(&text, ":");
-        puts_(&text, sp);
-        puts_(&text, ms.m[i].value);
+            cs_buf_puts(&text, ",");
+        cs_buf_puts(&text, sp);
+        cs_buf_puts(&text, ms.m[i].name);
+        cs_buf_puts(&text, ":");
+        cs_buf_puts(&text, sp);
+        cs_buf_puts(&text, ms.m[i].value);
         free(ms.m[i].name);
         free(ms.m[i].value);
     }
-    puts_(&text, "}");
+    cs_buf_puts(&text, "}");
     char *canon = NULL;
     size_t cl = 0;
     if (cs_fc_canonicalize_alloc(text.p, text.n, 0, &canon, &cl) ==
@@ -719,17 +684,17 @@ static void gen_bytes(void)
     struct members ms;
     memset(&ms, 0, sizeof ms);
     gen_consistent(&ms);
-    struct buf text = {0};
-    puts_(&text, "{");
+    cs_buf text = {0};
+    cs_buf_puts(&text, "{");
     for (size_t i = 0; i < ms.n; i++) {
-        puts_(&text, i ? "," : "");
-        puts_(&text, ms.m[i].name);
-        puts_(&text, ":");
-        puts_(&text, ms.m[i].value);
+        cs_buf_puts(&text, i ? "," : "");
+        cs_buf_puts(&text, ms.m[i].name);
+        cs_buf_puts(&text, ":");
+        cs_buf_puts(&text, ms.m[i].value);
         free(ms.m[i].name);
         free(ms.m[i].value);
     }
-    puts_(&text, "}");
+    cs_buf_puts(&text, "}");
     char *c = NULL;
     size_t n = 0;
     if (cs_fc_canonicalize_alloc(text.p, text.n, 0, &c, &n) != CHATSEAL_OK) {
@@ -943,7 +908,8 @@ static void hand_picked(void)
                          "scanner %s, want %s",
                          i, h, chatseal_error_name(ea), chatseal_error_name(eb),
                          chatseal_error_name(HAND[i].want));
-        CHECK(ea != CHATSEAL_OK || same_fields(&a, &b), "case %zu fields", i);
+        CHECK(ea != CHATSEAL_OK || cs_token_fields_equal(&a, &b),
+              "case %zu fields", i);
         cs_token_clear(&a);
         cs_token_clear(&b);
     }
