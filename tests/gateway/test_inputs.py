@@ -291,6 +291,48 @@ def test_large_bodies_arrive_in_pieces():
     expect_clean_stop(gw)
 
 
+def vm_size_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmSize")
+
+
+def test_claimed_body_size_costs_nothing_until_sent():
+    """A client that claims a huge Content-Length (within --max-body) and
+    sends a trickle gets no large block: the body is reserved at most 1 MiB
+    ahead of what arrived (fuzz_http found the unbounded version)."""
+    gw = Gateway("--upstream", "mock", "--max-body", "2G",
+                 "--body-timeout", "2s")
+    before = vm_size_kb(gw.proc.pid)
+    s = socket.create_connection((gw.host, gw.port), timeout=10)
+    try:
+        s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                  b"Content-Type: application/json\r\n"
+                  b"Content-Length: 1500000000\r\n\r\n" + b"[" * 10)
+        for _ in range(5):  # several reads, each after the last arrived
+            time.sleep(0.05)
+            s.sendall(b" " * 3000)
+        time.sleep(0.2)
+        grown = vm_size_kb(gw.proc.pid) - before
+        assert grown < 64 * 1024, f"VmSize grew by {grown} KB"
+        # the body never completes: 408 at the body deadline
+        s.settimeout(10)
+        resp = b""
+        while b"\r\n\r\n" not in resp:
+            d = s.recv(4096)
+            if not d:
+                break
+            resp += d
+        assert resp.startswith(b"HTTP/1.1 408"), resp[:200]
+        assert b'"code":"timeout"' in resp or b"timeout" in resp, resp[:400]
+    finally:
+        s.close()
+    assert gw.request("GET", "/healthz").status == 200
+    expect_clean_stop(gw)
+
+
 def test_mutated_requests_never_500():
     """Random byte flips, cuts and splices of valid requests (a small fuzz
     pass over the real server, under ASan in the sanitizer build)."""
