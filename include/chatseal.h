@@ -46,7 +46,7 @@ extern "C" {
 /* ---------------------------------------------------------------- sizes -- */
 
 #define CHATSEAL_VERSION_STRING "0.1.0"
-#define CHATSEAL_FORMAT_VERSION 1     /* "v" in every token header       */
+#define CHATSEAL_FORMAT_VERSION 2     /* "v" of conv and msg tokens      */
 #define CHATSEAL_TOKEN_PREFIX "cs1."  /* every token starts with this    */
 #define CHATSEAL_KEYBYTES_MIN 32      /* shortest key accepted           */
 #define CHATSEAL_KEYBYTES_MAX 128     /* longest key accepted            */
@@ -333,7 +333,7 @@ chatseal_sign(const chatseal_keyring *ring, const chatseal_conv *conv,
  * reason; report (may be NULL) says where.
  */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_verify(
-    const chatseal_keyring *ring, const chatseal_conv *conv, const char *token,
+    const chatseal_keyring *ring, chatseal_conv *conv, const char *token,
     const chatseal_options *opt, chatseal_report *report);
 
 /*

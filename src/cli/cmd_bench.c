@@ -153,7 +153,7 @@ struct bench_ctx {
     const chatseal_keyring *ring;
     const char *body;
     size_t len;
-    const chatseal_conv *conv; /* parsed once, for the pre-parsed rows */
+    chatseal_conv *conv; /* parsed once, for the pre-parsed rows */
     const char *token;
 };
 

@@ -26,23 +26,84 @@
 struct cs_scan {
     chatseal_conv *conv;
     EVP_MD_CTX *md;
-    cs_buf *texts; /* appended canonical texts, or NULL */
     chatseal_error err;
 };
 
-static chatseal_error cs_conv_push(chatseal_conv *conv, const uint8_t *digest,
-                                   const char *role, size_t role_len)
+static chatseal_error cs_conv_grow(chatseal_conv *conv)
 {
-    if (conv->n == conv->cap) {
-        size_t cap = conv->cap ? conv->cap * 2 : 16;
-        cs_msg *m = realloc(conv->msgs, cap * sizeof *m);
-        if (!m)
-            return CHATSEAL_E_NO_MEMORY;
-        conv->msgs = m;
-        conv->cap = cap;
-    }
+    if (conv->n < conv->cap)
+        return CHATSEAL_OK;
+    size_t cap = conv->cap ? conv->cap * 2 : 16;
+    cs_msg *m = realloc(conv->msgs, cap * sizeof *m);
+    if (!m)
+        return CHATSEAL_E_NO_MEMORY;
+    conv->msgs = m;
+    conv->cap = cap;
+    return CHATSEAL_OK;
+}
+
+static int cs_digest(EVP_MD_CTX *md, const void *p, size_t n,
+                     uint8_t out[CHATSEAL_DIGESTBYTES])
+{
+    unsigned int dl = 0;
+    return EVP_DigestInit_ex2(md, NULL, NULL) && EVP_DigestUpdate(md, p, n) &&
+           EVP_DigestFinal_ex(md, out, &dl) && dl == CHATSEAL_DIGESTBYTES;
+}
+
+/*
+ * Keeps one message: its forms in conv->texts (FORMAT.md §2.1) and the
+ * digests of both versions.  The common message is its own signed form, so
+ * it is copied once and hashed once.  A message with reasoning starts as
+ * CS_RSN_KEEP: whoever parses or appends it is the signer; verification
+ * then decides for the messages it was given (verify.c).
+ */
+static chatseal_error cs_conv_keep(struct cs_scan *s, const char *canon,
+                                   size_t len, const char *role,
+                                   size_t role_len)
+{
+    chatseal_conv *conv = s->conv;
+    cs_buf *t = &conv->texts;
+    chatseal_error e = cs_conv_grow(conv);
+    if (e)
+        return e;
     cs_msg *m = &conv->msgs[conv->n];
-    memcpy(m->digest, digest, CHATSEAL_DIGESTBYTES);
+    memset(m, 0, sizeof *m);
+    int assistant = role_len == 9 && !memcmp(role, "assistant", 9);
+    m->core_off = t->n;
+    if (!cs_form_needed(canon, len, assistant)) {
+        cs_buf_put(t, canon, len);
+        m->core_len = m->full_len = len;
+        m->full_off = m->core_off;
+    } else {
+        cs_buf full = {0}, rsn = {0};
+        e = cs_form_message(canon, len, assistant, conv->max_depth, t, &full,
+                            &rsn);
+        m->core_len = t->n - m->core_off;
+        if (!e && rsn.n) {
+            m->full_off = t->n;
+            m->full_len = full.n;
+            cs_buf_put(t, full.p, full.n);
+            m->rsn_off = t->n;
+            m->rsn_len = rsn.n;
+            cs_buf_put(t, rsn.p, rsn.n);
+            m->rsn = CS_RSN_KEEP;
+        } else {
+            m->full_off = m->core_off;
+            m->full_len = m->core_len;
+        }
+        cs_buf_free(&full);
+        cs_buf_free(&rsn);
+        if (e)
+            return e;
+    }
+    if (t->oom)
+        return CHATSEAL_E_NO_MEMORY;
+    if (!cs_digest(s->md, t->p + m->core_off, m->core_len, m->digest))
+        return CHATSEAL_E_CRYPTO;
+    if (m->core_len == len && !memcmp(t->p + m->core_off, canon, len))
+        memcpy(m->digest1, m->digest, CHATSEAL_DIGESTBYTES);
+    else if (!cs_digest(s->md, canon, len, m->digest1))
+        return CHATSEAL_E_CRYPTO;
     m->code = cs_role_code(role, role_len);
     m->role_off = conv->roles.n;
     m->role_len = role_len;
@@ -58,35 +119,20 @@ static int cs_on_message(void *ctx, size_t index, const char *canon,
                          size_t canon_len, const char *role, size_t role_len)
 {
     struct cs_scan *s = ctx;
-    uint8_t d[EVP_MAX_MD_SIZE];
-    unsigned int dl = 0;
     (void)index;
-    if (!EVP_DigestInit_ex2(s->md, NULL, NULL) ||
-        !EVP_DigestUpdate(s->md, canon, canon_len) ||
-        !EVP_DigestFinal_ex(s->md, d, &dl) || dl != CHATSEAL_DIGESTBYTES) {
-        s->err = CHATSEAL_E_CRYPTO;
-        return 1;
-    }
     if (s->conv->n >= s->conv->max_messages) {
         s->err = CHATSEAL_E_TOO_MANY_MESSAGES;
         return 1;
     }
-    s->err = cs_conv_push(s->conv, d, role, role_len);
-    if (s->err == CHATSEAL_OK && s->texts) {
-        if (s->texts->n)
-            cs_buf_putc(s->texts, ',');
-        cs_buf_put(s->texts, canon, canon_len);
-        if (s->texts->oom)
-            s->err = CHATSEAL_E_NO_MEMORY;
-    }
+    s->err = cs_conv_keep(s, canon, canon_len, role, role_len);
     return s->err != CHATSEAL_OK;
 }
 
 /* Runs the conversation scan over json; the messages go into conv. */
 static chatseal_error cs_conv_scan(chatseal_conv *conv, cs_fc *fc,
-                                   const char *json, size_t len, cs_buf *texts)
+                                   const char *json, size_t len)
 {
-    struct cs_scan s = {conv, EVP_MD_CTX_new(), texts, CHATSEAL_OK};
+    struct cs_scan s = {conv, EVP_MD_CTX_new(), CHATSEAL_OK};
     EVP_MD *sha = EVP_MD_fetch(NULL, "SHA256", NULL);
     chatseal_error e = CHATSEAL_E_CRYPTO;
     if (s.md && sha && EVP_DigestInit_ex2(s.md, sha, NULL)) {
@@ -121,7 +167,7 @@ void chatseal_conv_free(chatseal_conv *conv)
         return;
     free(conv->msgs);
     cs_buf_free(&conv->roles);
-    cs_buf_free(&conv->appended);
+    cs_buf_free(&conv->texts);
     free(conv->canon);
     cs_conv_clear_members(conv);
     EVP_MD_free(conv->sha);
@@ -182,7 +228,7 @@ chatseal_error chatseal_conv_parse(const char *json, size_t len,
     cs_fc *fc = cs_fc_new();
     chatseal_error e = CHATSEAL_E_NO_MEMORY;
     if (conv && fc) {
-        e = cs_conv_scan(conv, fc, json ? json : "", len, NULL);
+        e = cs_conv_scan(conv, fc, json ? json : "", len);
         if (e == CHATSEAL_OK) {
             conv->canon = cs_fc_take_output(fc, &conv->canon_len);
             conv->msgs_off = 0;
@@ -212,7 +258,7 @@ chatseal_error chatseal_conv_parse(const char *json, size_t len,
 static chatseal_error cs_conv_add(chatseal_conv *conv, const char *json,
                                   size_t len, int wrap)
 {
-    size_t n0 = conv->n, r0 = conv->roles.n, a0 = conv->appended.n;
+    size_t n0 = conv->n, r0 = conv->roles.n, a0 = conv->texts.n;
     cs_buf wrapped = {0};
     cs_fc *fc = cs_fc_new();
     chatseal_error e = fc ? CHATSEAL_OK : CHATSEAL_E_NO_MEMORY;
@@ -234,7 +280,7 @@ static chatseal_error cs_conv_add(chatseal_conv *conv, const char *json,
     if (!e) {
         size_t depth = conv->max_depth;
         conv->max_depth = depth + (size_t)wrap;
-        e = cs_conv_scan(conv, fc, json, len, &conv->appended);
+        e = cs_conv_scan(conv, fc, json, len);
         conv->max_depth = depth;
         if (e == CHATSEAL_OK && wrap && conv->n != n0 + 1)
             e = CHATSEAL_E_INVALID_MESSAGE;
@@ -244,10 +290,10 @@ static chatseal_error cs_conv_add(chatseal_conv *conv, const char *json,
     if (e != CHATSEAL_OK) {
         conv->n = n0;
         conv->roles.n = r0;
-        conv->appended.n = a0;
-        conv->roles.oom = conv->appended.oom = 0;
-        if (conv->appended.p)
-            conv->appended.p[a0] = '\0';
+        conv->texts.n = a0;
+        conv->roles.oom = conv->texts.oom = 0;
+        if (conv->texts.p)
+            conv->texts.p[a0] = '\0';
     }
     return e;
 }
@@ -308,8 +354,13 @@ chatseal_error chatseal_conv_digest(const chatseal_conv *conv, size_t i,
     return CHATSEAL_OK;
 }
 
-chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
-                             uint8_t out[CHATSEAL_DIGESTBYTES])
+const uint8_t *cs_conv_msg_digest(const chatseal_conv *conv, size_t i, int v)
+{
+    return v == 1 ? conv->msgs[i].digest1 : conv->msgs[i].digest;
+}
+
+chatseal_error cs_conv_chain_v(const chatseal_conv *conv, size_t n, int v,
+                               uint8_t out[CHATSEAL_DIGESTBYTES])
 {
     /* the SHA-256 fetched by the parse, when there was one: EVP_sha256()
      * makes OpenSSL 3 fetch the implementation again on every init (about
@@ -320,10 +371,17 @@ chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
     int ok = md &&
              EVP_DigestInit_ex2(md, conv->sha ? conv->sha : EVP_sha256(), NULL);
     for (size_t i = 0; ok && i < n; i++)
-        ok = EVP_DigestUpdate(md, conv->msgs[i].digest, CHATSEAL_DIGESTBYTES);
+        ok = EVP_DigestUpdate(md, cs_conv_msg_digest(conv, i, v),
+                              CHATSEAL_DIGESTBYTES);
     ok = ok && EVP_DigestFinal_ex(md, out, &dl) && dl == CHATSEAL_DIGESTBYTES;
     EVP_MD_CTX_free(md);
     return ok ? CHATSEAL_OK : CHATSEAL_E_CRYPTO;
+}
+
+chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
+                             uint8_t out[CHATSEAL_DIGESTBYTES])
+{
+    return cs_conv_chain_v(conv, n, 2, out);
 }
 
 static struct cs_member *cs_conv_member(const chatseal_conv *conv,
@@ -336,50 +394,12 @@ static struct cs_member *cs_conv_member(const chatseal_conv *conv,
     return NULL;
 }
 
-static int cs_hex(char c)
-{
-    return c <= '9' ? c - '0' : c - 'a' + 10; /* canonical hex is lowercase */
-}
-
-/* Decodes a string in RFC 8785 form (only \" \\ \b \f \n \r \t \u00xx). */
+/* A decoded string member, NULL if it holds U+0000 (not usable as C text). */
 static char *cs_canon_string(const char *s, size_t n)
 {
-    char *out = malloc(n + 1), *o = out;
-    if (!out)
-        return NULL;
-    for (size_t i = 1; i + 1 < n; i++) {
-        char c = s[i];
-        if (c != '\\') {
-            *o++ = c;
-            continue;
-        }
-        c = s[++i];
-        switch (c) {
-        case 'b':
-            *o++ = '\b';
-            break;
-        case 'f':
-            *o++ = '\f';
-            break;
-        case 'n':
-            *o++ = '\n';
-            break;
-        case 'r':
-            *o++ = '\r';
-            break;
-        case 't':
-            *o++ = '\t';
-            break;
-        case 'u':
-            *o++ = (char)(cs_hex(s[i + 3]) << 4 | cs_hex(s[i + 4]));
-            i += 4;
-            break;
-        default:
-            *o++ = c;
-        }
-    }
-    *o = '\0';
-    if ((size_t)(o - out) != strlen(out)) { /* holds U+0000: not usable */
+    char *out = NULL;
+    size_t len = 0;
+    if (cs_canon_string_decode(s, n, &out, &len) != 0 || strlen(out) != len) {
         free(out);
         return NULL;
     }
@@ -402,18 +422,23 @@ int chatseal_conv_get_bool(const chatseal_conv *conv, const char *key)
     return m && m->len == 4 && memcmp(conv->canon + m->off, "true", 4) == 0;
 }
 
-/* The messages array with the appended messages spliced in. */
+/*
+ * The messages array as forwarded: each message in its signed form, with its
+ * reasoning only when that is kept (FORMAT.md §2.2).  This, not the client's
+ * text, is what the model reads.
+ */
 static void cs_put_messages(cs_buf *b, const chatseal_conv *conv)
 {
-    const char *a = conv->canon + conv->msgs_off;
-    if (!conv->appended.n) {
-        cs_buf_put(b, a, conv->msgs_len);
-        return;
+    cs_buf_putc(b, '[');
+    for (size_t i = 0; i < conv->n; i++) {
+        const cs_msg *m = &conv->msgs[i];
+        if (i)
+            cs_buf_putc(b, ',');
+        if (m->rsn == CS_RSN_KEEP)
+            cs_buf_put(b, conv->texts.p + m->full_off, m->full_len);
+        else
+            cs_buf_put(b, conv->texts.p + m->core_off, m->core_len);
     }
-    cs_buf_put(b, a, conv->msgs_len - 1); /* all but ']' */
-    if (conv->n_parsed)
-        cs_buf_putc(b, ',');
-    cs_buf_put(b, conv->appended.p, conv->appended.n);
     cs_buf_putc(b, ']');
 }
 
@@ -427,12 +452,8 @@ chatseal_error chatseal_conv_canonical(const chatseal_conv *conv,
     cs_buf b = {0};
     /* the whole body at once: a request of N bytes is copied once, not
      * ~2N bytes through a chain of doublings (the gateway forwards this) */
-    cs_buf_reserve(&b, conv->canon_len + conv->appended.n + 16);
-    if (!conv->canon) { /* a single message made by cs_conv_single */
-        cs_buf_putc(&b, '[');
-        cs_buf_put(&b, conv->appended.p, conv->appended.n);
-        cs_buf_putc(&b, ']');
-    } else if (!conv->is_object) {
+    cs_buf_reserve(&b, conv->canon_len + conv->texts.n + 16);
+    if (!conv->canon || !conv->is_object) {
         cs_put_messages(&b, conv);
     } else {
         cs_buf_putc(&b, '{');

@@ -8,6 +8,7 @@
  *   mac.c      HMAC-SHA256 and SHA-256 through OpenSSL's EVP interfaces
  *   keyring.c  key ring text, key generation, zeroization
  *   canon.c    the public canonicalize calls (over fastcanon.c)
+ *   form.c     the signed form of a message (§2.1): what v2 signs
  *   conv.c     a parsed conversation: per-message digests and roles
  *   token.c    token headers: build, decode, validate, inspect
  *   tokhdr.c   reading a canonical token header (a scanner, no JSON DOM)
@@ -113,24 +114,33 @@ int cs_kid_valid(const char *kid, size_t len);
 
 /* -------------------------------------------------------- conversation -- */
 
+/* Reasoning of a message (FORMAT.md §2.2): none, verified or signed by us
+ * (forwarded and signed again), or not verified (left out of both). */
+enum { CS_RSN_NONE = 0, CS_RSN_KEEP, CS_RSN_DROP };
+
 typedef struct cs_msg {
-    uint8_t digest[CHATSEAL_DIGESTBYTES];
-    char code;       /* role code */
+    uint8_t digest[CHATSEAL_DIGESTBYTES];  /* v2: SHA256(signed form) */
+    uint8_t digest1[CHATSEAL_DIGESTBYTES]; /* v1: SHA256(canonical text) */
+    char code;                             /* role code */
+    unsigned char rsn;                     /* CS_RSN_* */
     size_t role_off; /* into conv->roles (NUL-terminated) */
     size_t role_len;
+    /* into conv->texts: the signed form, the form with its reasoning (the
+     * same span when there is none), the reasoning object alone */
+    size_t core_off, core_len, full_off, full_len, rsn_off, rsn_len;
 } cs_msg;
 
 struct chatseal_conv {
     cs_msg *msgs;
     size_t n, cap;
     cs_buf roles; /* role strings, each NUL-terminated */
+    cs_buf texts; /* every message's forms (see cs_msg) */
     char *canon;  /* canonical text of the input as parsed */
     size_t canon_len;
     int is_object;   /* the input was an object with "messages" */
     size_t msgs_off; /* span of the messages array in canon */
     size_t msgs_len;
     size_t n_parsed; /* messages that came from the input */
-    cs_buf appended; /* canonical texts of appended messages, ',' joined */
     /* top-level members (object input), offsets into canon */
     struct cs_member {
         char *name; /* unescaped, NUL-terminated */
@@ -143,6 +153,31 @@ struct chatseal_conv {
     size_t max_depth;
     EVP_MD *sha; /* SHA-256 as fetched by the parse, or NULL */
 };
+
+/* Message i's digest as format version v signs it (1: the canonical text,
+ * 2: the signed form). */
+const uint8_t *cs_conv_msg_digest(const chatseal_conv *conv, size_t i, int v);
+/* The chain digest S of the first n messages (FORMAT.md §2), version 2. */
+chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
+                             uint8_t out[CHATSEAL_DIGESTBYTES]);
+/* The same for version v. */
+chatseal_error cs_conv_chain_v(const chatseal_conv *conv, size_t n, int v,
+                               uint8_t out[CHATSEAL_DIGESTBYTES]);
+
+/* ---------------------------------------------------------------- form -- */
+
+/* 1 when the signed form of the canonical message text differs from it. */
+int cs_form_needed(const char *canon, size_t len, int assistant);
+/* The signed form (core), the form with reasoning (full) and the reasoning
+ * object (rsn; nothing appended when there is none), appended to the three
+ * buffers.  canon must be the canonical text of one message object. */
+chatseal_error cs_form_message(const char *canon, size_t len, int assistant,
+                               size_t max_depth, cs_buf *core, cs_buf *full,
+                               cs_buf *rsn);
+/* Decodes a JSON string in RFC 8785 form (quotes included in s/n) into a
+ * malloc'ed NUL-terminated *out of *len bytes (which may hold U+0000).
+ * -1 on a malformed string or no memory (*out is then to be freed too). */
+int cs_canon_string_decode(const char *s, size_t n, char **out, size_t *len);
 
 /* The chain digest S of the first n messages (FORMAT.md §2). */
 chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
@@ -163,6 +198,7 @@ chatseal_error cs_conv_single(const char *msg_json, size_t len,
 
 /* A decoded token: header fields plus the raw bytes the MAC covers. */
 typedef struct cs_token {
+    int v; /* format version, 1 or 2 */
     char typ[8];
     char kid[CHATSEAL_KID_MAX + 1];
     int64_t iat, exp; /* exp 0 = none */
@@ -174,6 +210,8 @@ typedef struct cs_token {
     uint8_t *loc; /* locators of located messages */
     size_t nloc;
     int ao;
+    uint8_t *rsn; /* v2: reasoning entries, CS_RSN_ENTRY bytes each */
+    size_t nrsn;
     uint8_t *header; /* decoded header bytes */
     size_t header_len;
     uint8_t *payload;
@@ -203,7 +241,12 @@ chatseal_error cs_token_header_read_reference(const uint8_t *header, size_t len,
 int cs_token_fields_equal(const cs_token *a, const cs_token *b);
 
 /* What goes in a new header. */
+/* A reasoning entry of `rsn`: u32be(message index) || 16-byte tag. */
+#define CS_RSN_TAGBYTES 16
+#define CS_RSN_ENTRY (4 + CS_RSN_TAGBYTES)
+
 typedef struct cs_header_in {
+    int v;
     const char *typ;
     const char *kid;
     int64_t iat, exp; /* exp 0 = none */
@@ -214,6 +257,8 @@ typedef struct cs_header_in {
     const uint8_t *loc;
     size_t nloc;
     int ao;
+    const uint8_t *rsn; /* NULL = absent */
+    size_t nrsn;
 } cs_header_in;
 
 chatseal_error cs_header_build(const cs_header_in *h, cs_buf *out);
@@ -239,7 +284,7 @@ chatseal_error cs_token_times(const cs_token *t, const chatseal_options *opt);
  * not NULL, the decoded token and its key are moved to *keep / *keep_key
  * (the caller clears *keep with cs_token_clear). */
 chatseal_error cs_verify_chain(const chatseal_keyring *ring,
-                               const chatseal_conv *conv, const char *token,
+                               chatseal_conv *conv, const char *token,
                                const char *typ, const chatseal_options *opt,
                                chatseal_report *r, cs_token *keep,
                                const cs_key **keep_key);
@@ -250,6 +295,9 @@ chatseal_error cs_tag(cs_mac *m, const char *typ, const uint8_t *header,
                       uint8_t out[CHATSEAL_TAGBYTES]);
 chatseal_error cs_locator(cs_mac *m, const uint8_t digest[32],
                           uint8_t out[CHATSEAL_LOCATORBYTES]);
+/* The reasoning tag of §2.2 for message digest d and reasoning text. */
+chatseal_error cs_rsn_tag(cs_mac *m, const uint8_t d[32], const char *rsn,
+                          size_t len, uint8_t out[CS_RSN_TAGBYTES]);
 
 /* ------------------------------------------------------------- reports -- */
 

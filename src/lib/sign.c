@@ -71,6 +71,24 @@ chatseal_error cs_locator(cs_mac *m, const uint8_t digest[32],
     return e;
 }
 
+chatseal_error cs_rsn_tag(cs_mac *m, const uint8_t d[32], const char *rsn,
+                          size_t len, uint8_t out[CS_RSN_TAGBYTES])
+{
+    static const char label[] = "chatseal/v2/rsn";
+    uint8_t full[CHATSEAL_TAGBYTES];
+    chatseal_error e = cs_mac_init(m);
+    if (!e)
+        e = cs_mac_frame(m, label, sizeof label - 1);
+    if (!e)
+        e = cs_mac_frame(m, d, CHATSEAL_DIGESTBYTES);
+    if (!e)
+        e = cs_mac_frame(m, rsn, len);
+    if (!e)
+        e = cs_mac_final(m, full);
+    memcpy(out, full, CS_RSN_TAGBYTES);
+    return e;
+}
+
 chatseal_error cs_tag(cs_mac *m, const char *typ, const uint8_t *header,
                       size_t header_len, const char *cid, const char *prn,
                       const uint8_t *x, size_t xlen,
@@ -165,9 +183,49 @@ static size_t cs_reusable_locators(const cs_token *prior,
                                    int ao, size_t count)
 {
     if (!prior || !prior_key || prior_key != key || !prior->roles ||
-        !prior->ao != !ao || prior->n < 0 || (size_t)prior->n > count)
+        prior->v != CHATSEAL_FORMAT_VERSION || !prior->ao != !ao ||
+        prior->n < 0 || (size_t)prior->n > count)
         return 0;
     return (size_t)prior->n;
+}
+
+/* The reasoning entries (§2.2) of the first count messages: one for each
+ * message whose reasoning is kept.  *out is NULL when there is none. */
+static chatseal_error cs_sign_rsn(cs_mac *m, const chatseal_conv *conv,
+                                  size_t count, uint8_t **out, size_t *nout)
+{
+    size_t k = 0;
+    *out = NULL;
+    *nout = 0;
+    for (size_t i = 0; i < count; i++)
+        k += conv->msgs[i].rsn == CS_RSN_KEEP;
+    if (!k)
+        return CHATSEAL_OK;
+    if (count > UINT32_MAX)
+        return CHATSEAL_E_TOO_MANY_MESSAGES;
+    uint8_t *v = malloc(k * CS_RSN_ENTRY);
+    if (!v)
+        return CHATSEAL_E_NO_MEMORY;
+    chatseal_error e = CHATSEAL_OK;
+    for (size_t i = 0, j = 0; !e && i < count; i++) {
+        const cs_msg *msg = &conv->msgs[i];
+        if (msg->rsn != CS_RSN_KEEP)
+            continue;
+        uint8_t *ent = v + j++ * CS_RSN_ENTRY;
+        ent[0] = (uint8_t)(i >> 24);
+        ent[1] = (uint8_t)(i >> 16);
+        ent[2] = (uint8_t)(i >> 8);
+        ent[3] = (uint8_t)i;
+        e = cs_rsn_tag(m, msg->digest, conv->texts.p + msg->rsn_off,
+                       msg->rsn_len, ent + 4);
+    }
+    if (e) {
+        free(v);
+        return e;
+    }
+    *out = v;
+    *nout = k;
+    return CHATSEAL_OK;
 }
 
 /* The conv/msg token over the first count messages of conv; `prior` (may
@@ -182,7 +240,10 @@ static chatseal_error cs_sign_chain(const chatseal_keyring *ring,
     if (!key)
         return CHATSEAL_E_NO_KEY;
     const char *cid, *prn, *pur;
-    cs_header_in h = {.typ = typ, .kid = key->kid, .n = (int64_t)count};
+    cs_header_in h = {.v = CHATSEAL_FORMAT_VERSION,
+                      .typ = typ,
+                      .kid = key->kid,
+                      .n = (int64_t)count};
     chatseal_error e = cs_binding_inputs(opt, &cid, &prn, &pur);
     if (!e)
         e = cs_sign_times(opt, &h.iat, &h.exp);
@@ -197,7 +258,7 @@ static chatseal_error cs_sign_chain(const chatseal_keyring *ring,
     uint8_t bnd[CHATSEAL_BINDBYTES], s[CHATSEAL_DIGESTBYTES],
         tag[CHATSEAL_TAGBYTES];
     char *roles = NULL;
-    uint8_t *loc = NULL;
+    uint8_t *loc = NULL, *rsn = NULL;
     cs_buf header = {0};
     if ((e = cs_mac_begin(&m, key)))
         goto done;
@@ -230,6 +291,9 @@ static chatseal_error cs_sign_chain(const chatseal_keyring *ring,
         h.roles = roles;
         h.loc = loc;
     }
+    if ((e = cs_sign_rsn(&m, conv, count, &rsn, &h.nrsn)))
+        goto done;
+    h.rsn = rsn;
     if ((e = cs_header_build(&h, &header)) ||
         (e = cs_conv_chain(conv, count, s)) ||
         (e = cs_tag(&m, typ, (const uint8_t *)header.p, header.n, cid, prn, s,
@@ -241,6 +305,7 @@ done:
     cs_buf_free(&header);
     free(roles);
     free(loc);
+    free(rsn);
     return e;
 }
 

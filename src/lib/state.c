@@ -33,7 +33,8 @@ static chatseal_error cs_state_header(const cs_key *key, const char *typ,
                                       const char **prn)
 {
     const char *pur;
-    cs_header_in h = {.typ = typ, .kid = key->kid, .n = -1};
+    /* state tokens did not change in version 2: they stay version 1 */
+    cs_header_in h = {.v = 1, .typ = typ, .kid = key->kid, .n = -1};
     uint8_t bnd[CHATSEAL_BINDBYTES];
     chatseal_error e = cs_binding_inputs(opt, cid, prn, &pur);
     if (e)

@@ -52,7 +52,7 @@ static void cs_header_b64(cs_buf *b, int *first, const char *name,
     free(s);
 }
 
-/* Members in RFC 8785 order: ao bnd exp iat kid loc n pur roles typ v. */
+/* Members in RFC 8785 order: ao bnd exp iat kid loc n pur roles rsn typ v. */
 chatseal_error cs_header_build(const cs_header_in *h, cs_buf *out)
 {
     int first = 1;
@@ -76,8 +76,10 @@ chatseal_error cs_header_build(const cs_header_in *h, cs_buf *out)
         cs_header_str(out, &first, "pur", h->pur, strlen(h->pur));
     if (h->roles)
         cs_header_str(out, &first, "roles", h->roles, strlen(h->roles));
+    if (h->rsn)
+        cs_header_b64(out, &first, "rsn", h->rsn, h->nrsn * CS_RSN_ENTRY);
     cs_header_str(out, &first, "typ", h->typ, strlen(h->typ));
-    cs_header_int(out, &first, "v", CHATSEAL_FORMAT_VERSION);
+    cs_header_int(out, &first, "v", h->v ? h->v : CHATSEAL_FORMAT_VERSION);
     cs_buf_putc(out, '}');
     if (out->oom)
         return CHATSEAL_E_NO_MEMORY;
@@ -117,6 +119,7 @@ void cs_token_clear(cs_token *t)
     free(t->pur);
     free(t->roles);
     free(t->loc);
+    free(t->rsn);
     free(t->header);
     free(t->payload);
     memset(t, 0, sizeof *t);

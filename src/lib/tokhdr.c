@@ -304,11 +304,12 @@ enum th_name {
     TH_N,
     TH_PUR,
     TH_ROLES,
+    TH_RSN,
     TH_TYP,
     TH_NNAMES
 };
 static const char *const th_names[TH_NNAMES] = {
-    "ao", "bnd", "exp", "iat", "kid", "loc", "n", "pur", "roles", "typ"};
+    "ao", "bnd", "exp", "iat", "kid", "loc", "n", "pur", "roles", "rsn", "typ"};
 
 /*
  * One member other than "v" (name as written, so an escaped name is
@@ -377,6 +378,13 @@ static int th_member(cs_token *t, const char *name, size_t nl,
         t->nloc = ll / CHATSEAL_LOCATORBYTES;
         break;
     }
+    case TH_RSN: {
+        size_t rl = 0;
+        ok = s && sl && (t->rsn = malloc(sl / 4 * 3 + 3)) &&
+             cs_b64u_decode(s, sl, t->rsn, &rl) == 0 && rl % CS_RSN_ENTRY == 0;
+        t->nrsn = rl / CS_RSN_ENTRY;
+        break;
+    }
     case TH_AO:
         ok = t->ao = v->type == TH_TRUE;
         break;
@@ -394,11 +402,22 @@ static chatseal_error th_together(const cs_token *t)
         return CHATSEAL_E_MALFORMED_TOKEN;
     int chain = !strcmp(t->typ, CS_TYP_CONV) || !strcmp(t->typ, CS_TYP_MSG);
     if (!chain)
-        return t->n >= 0 || t->roles || t->loc || t->ao
+        return t->n >= 0 || t->roles || t->loc || t->ao || t->rsn
                    ? CHATSEAL_E_MALFORMED_TOKEN
                    : CHATSEAL_OK;
     if (t->n < 0 || (!strcmp(t->typ, CS_TYP_MSG) && t->n != 1))
         return CHATSEAL_E_MALFORMED_TOKEN;
+    /* rsn (version 2): entries in increasing message order, below n */
+    if (t->rsn && (t->v < 2 || !t->nrsn))
+        return CHATSEAL_E_MALFORMED_TOKEN;
+    for (size_t k = 0, prev = 0; k < t->nrsn; k++) {
+        const uint8_t *e = t->rsn + k * CS_RSN_ENTRY;
+        size_t i =
+            (size_t)e[0] << 24 | (size_t)e[1] << 16 | (size_t)e[2] << 8 | e[3];
+        if (i >= (size_t)t->n || (k && i <= prev))
+            return CHATSEAL_E_MALFORMED_TOKEN;
+        prev = i;
+    }
     if (!t->roles != !t->loc || (t->ao && !t->roles))
         return CHATSEAL_E_MALFORMED_TOKEN;
     if (t->roles) {
@@ -440,8 +459,9 @@ chatseal_error cs_token_header_read(const uint8_t *header, size_t len,
         }
     if (sc.p != sc.end || version.type != TH_INT)
         return CHATSEAL_E_MALFORMED_TOKEN;
-    if (version.i != CHATSEAL_FORMAT_VERSION)
+    if (version.i != 1 && version.i != 2)
         return CHATSEAL_E_UNSUPPORTED_VERSION;
+    t->v = (int)version.i;
     if (bad || !(seen & 1u << TH_IAT) || !t->typ[0] || !t->kid[0])
         return CHATSEAL_E_MALFORMED_TOKEN;
     return th_together(t);

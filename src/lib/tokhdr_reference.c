@@ -110,6 +110,12 @@ static chatseal_error ref_members(json_t *h, cs_token *t)
                 ll % CHATSEAL_LOCATORBYTES)
                 return CHATSEAL_E_MALFORMED_TOKEN;
             t->nloc = ll / CHATSEAL_LOCATORBYTES;
+        } else if (strcmp(name, "rsn") == 0) {
+            size_t rl = 0;
+            if (!s || !sl || !(t->rsn = ref_b64u_alloc(s, sl, &rl)) ||
+                rl % CS_RSN_ENTRY)
+                return CHATSEAL_E_MALFORMED_TOKEN;
+            t->nrsn = rl / CS_RSN_ENTRY;
         } else if (strcmp(name, "ao") == 0) {
             if (!json_is_true(v))
                 return CHATSEAL_E_MALFORMED_TOKEN;
@@ -156,12 +162,29 @@ chatseal_error cs_token_header_read_reference(const uint8_t *header, size_t len,
     }
     json_t *v = json_object_get(h, "v");
     chatseal_error e;
-    if (json_is_integer(v) && json_integer_value(v) != CHATSEAL_FORMAT_VERSION)
+    if (json_is_integer(v) && json_integer_value(v) != 1 &&
+        json_integer_value(v) != 2)
         e = CHATSEAL_E_UNSUPPORTED_VERSION;
     else if (!json_is_integer(v))
         e = CHATSEAL_E_MALFORMED_TOKEN;
-    else
+    else {
+        t->v = (int)json_integer_value(v);
         e = ref_members(h, t);
+    }
+    if (e == CHATSEAL_OK && t->rsn) {
+        /* v2 conv/msg only; entries strictly increasing, each below n */
+        long long last = -1;
+        if (t->v != 2 || t->n < 0)
+            e = CHATSEAL_E_MALFORMED_TOKEN;
+        for (size_t k = 0; e == CHATSEAL_OK && k < t->nrsn; k++) {
+            const uint8_t *p = t->rsn + k * CS_RSN_ENTRY;
+            long long at = ((long long)p[0] << 24) | (p[1] << 16) |
+                           (p[2] << 8) | p[3];
+            if (at <= last || at >= t->n)
+                e = CHATSEAL_E_MALFORMED_TOKEN;
+            last = at;
+        }
+    }
     json_decref(h);
     return e;
 }
@@ -180,5 +203,7 @@ int cs_token_fields_equal(const cs_token *a, const cs_token *b)
            !a->loc == !b->loc && a->nloc == b->nloc &&
            (!a->loc ||
             memcmp(a->loc, b->loc, a->nloc * CHATSEAL_LOCATORBYTES) == 0) &&
-           a->ao == b->ao;
+           a->ao == b->ao && a->v == b->v && a->nrsn == b->nrsn &&
+           !a->rsn == !b->rsn &&
+           (!a->rsn || memcmp(a->rsn, b->rsn, a->nrsn * CS_RSN_ENTRY) == 0);
 }

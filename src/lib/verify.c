@@ -243,7 +243,7 @@ static chatseal_error cs_diagnose(const cs_token *t, const chatseal_conv *conv,
         if (!t->ao || t->roles[j] == 'a')
             d.L[j] = t->loc + CHATSEAL_LOCATORBYTES * q++;
     for (size_t i = 0; i < m; i++)
-        if ((e = cs_locator(mac, conv->msgs[i].digest,
+        if ((e = cs_locator(mac, cs_conv_msg_digest(conv, i, t->v),
                             d.P + i * CHATSEAL_LOCATORBYTES)))
             goto done;
     for (size_t i = 0; i < m && i < n; i++)
@@ -275,14 +275,69 @@ static chatseal_error cs_check_tail(const chatseal_conv *conv, size_t n,
     return CHATSEAL_OK;
 }
 
+/*
+ * Which reasoning the model may read (FORMAT.md §2.2), once the chain
+ * verified over the first n messages: a version 1 token covered reasoning
+ * in the message text itself; a version 2 token carries a tag per message
+ * whose reasoning it signed.  Reasoning that does not verify, and reasoning
+ * in messages past the signed prefix, is dropped: left out of what is
+ * forwarded and of what is signed next, as if the client had not sent it.
+ */
+static chatseal_error cs_verify_reasoning(chatseal_conv *conv, size_t n,
+                                          const cs_token *t, cs_mac *mac)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < conv->n; i++) {
+        cs_msg *m = &conv->msgs[i];
+        if (m->rsn == CS_RSN_NONE)
+            continue;
+        if (i >= n) {
+            m->rsn = CS_RSN_DROP;
+            continue;
+        }
+        if (t->v == 1) {
+            m->rsn = CS_RSN_KEEP;
+            continue;
+        }
+        const uint8_t *ent = NULL;
+        for (; k < t->nrsn; k++) { /* entries are in increasing order */
+            const uint8_t *e = t->rsn + k * CS_RSN_ENTRY;
+            size_t at = (size_t)e[0] << 24 | (size_t)e[1] << 16 |
+                        (size_t)e[2] << 8 | e[3];
+            if (at >= i) {
+                ent = at == i ? e : NULL;
+                break;
+            }
+        }
+        uint8_t tag[CS_RSN_TAGBYTES];
+        chatseal_error e = CHATSEAL_OK;
+        if (ent && (e = cs_rsn_tag(mac, m->digest, conv->texts.p + m->rsn_off,
+                                   m->rsn_len, tag)))
+            return e;
+        m->rsn = ent && CRYPTO_memcmp(tag, ent + 4, CS_RSN_TAGBYTES) == 0
+                     ? CS_RSN_KEEP
+                     : CS_RSN_DROP;
+    }
+    return CHATSEAL_OK;
+}
+
+/* Unverified input carries no reasoning the model may read. */
+static void cs_drop_reasoning(chatseal_conv *conv)
+{
+    for (size_t i = 0; i < conv->n; i++)
+        if (conv->msgs[i].rsn != CS_RSN_NONE)
+            conv->msgs[i].rsn = CS_RSN_DROP;
+}
+
 /* Step 1: no token. */
-static chatseal_error cs_verify_fresh(const chatseal_conv *conv,
+static chatseal_error cs_verify_fresh(chatseal_conv *conv,
                                       const chatseal_options *opt,
                                       chatseal_report *r)
 {
     const char *fresh = opt ? opt->fresh_roles : NULL;
     if (!fresh)
         return cs_report_set(r, CHATSEAL_E_MISSING_SIGNATURE, -1);
+    cs_drop_reasoning(conv);
     for (size_t i = 0; i < conv->n; i++)
         if (!cs_role_in_list(fresh, conv->roles.p + conv->msgs[i].role_off,
                              conv->msgs[i].role_len))
@@ -296,7 +351,7 @@ static chatseal_error cs_verify_fresh(const chatseal_conv *conv,
  * the token): chatseal_extend signs next, and reuses what was just verified.
  */
 chatseal_error cs_verify_chain(const chatseal_keyring *ring,
-                               const chatseal_conv *conv, const char *token,
+                               chatseal_conv *conv, const char *token,
                                const char *typ, const chatseal_options *opt,
                                chatseal_report *r, cs_token *keep,
                                const cs_key **keep_key)
@@ -326,7 +381,7 @@ chatseal_error cs_verify_chain(const chatseal_keyring *ring,
     if ((e = cs_binding_inputs(opt, &cid, &prn, &pur)))
         goto done;
     if (conv->n >= n) {
-        if ((e = cs_conv_chain(conv, n, s)) ||
+        if ((e = cs_conv_chain_v(conv, n, t.v, s)) ||
             (e = cs_tag(&mac, typ, t.header, t.header_len, cid, prn, s,
                         sizeof s, tag)))
             goto done;
@@ -338,7 +393,8 @@ chatseal_error cs_verify_chain(const chatseal_keyring *ring,
     }
     if (r)
         r->chain_valid = 1;
-    if ((e = cs_check_tail(conv, n, opt, r)))
+    if ((e = cs_check_tail(conv, n, opt, r)) ||
+        (e = cs_verify_reasoning(conv, n, &t, &mac)))
         goto done;
     e = cs_report_set(r, cs_token_times(&t, opt), -1);
     if (e == CHATSEAL_OK && keep) {
@@ -355,7 +411,7 @@ done:
 }
 
 chatseal_error chatseal_verify(const chatseal_keyring *ring,
-                               const chatseal_conv *conv, const char *token,
+                               chatseal_conv *conv, const char *token,
                                const chatseal_options *opt,
                                chatseal_report *report)
 {

@@ -103,7 +103,7 @@ static void changed_message(void)
                   CHATSEAL_E_ROLE_CHANGED, 0, 0, -1);
     CHECK_VERDICT(mverify(ring,
                           "{\"role\":\"assistant\",\"content\":\"Paris.\","
-                          "\"n\":1,\"x\":0}",
+                          "\"n\":1,\"name\":\"x\"}",
                           t, &o),
                   CHATSEAL_E_CONTENT_CHANGED, 0, 0, -1);
     chatseal_free(t);

@@ -797,10 +797,10 @@ static const struct hcase HAND[] = {
     {"{\"iat\":1,\"kid\":\"k\",\"n\":1,\"typ\":\"msg\",\"v\":1}", OK},
     {"{\"iat\":1,\"kid\":\"k\",\"n\":1048576,\"typ\":\"conv\",\"v\":1}", OK},
     /* unsupported_version: any integer v but 1, before any member check */
-    {"{\"iat\":1,\"kid\":\"k1\",\"typ\":\"state\",\"v\":2}", VER},
+    {"{\"iat\":1,\"kid\":\"k1\",\"typ\":\"state\",\"v\":3}", VER},
     {"{\"v\":0}", VER},
     {"{\"v\":-1}", VER},
-    {"{\"iat\":-1,\"v\":2,\"zz\":[]}", VER},
+    {"{\"iat\":-1,\"v\":3,\"zz\":[]}", VER},
     {"{\"v\":9223372036854775000}", VER},
     /* ... but jansson refusing the text comes first */
     {"{\"kid\":\"\\u0000\",\"v\":2}", BAD},

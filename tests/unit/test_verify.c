@@ -784,16 +784,16 @@ static void malformed_tokens(void)
     size_t nh = 0;
 #define ADD(...) snprintf(headers[nh++], sizeof headers[0], __VA_ARGS__)
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* [0] = the real header, sanity */
     ADD("{\"iat\":%d, \"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* white space: not canonical */
     ADD("{\"kid\":\"k1\",\"iat\":%d,\"loc\":\"%s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* members out of order */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1,\"zz\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2,\"zz\":1}",
         TU_NOW, locbuf); /* unknown member */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":"
         "\"suaua\",\"typ\":\"conv\"}",
@@ -805,97 +805,97 @@ static void malformed_tokens(void)
         "\"suaua\",\"typ\":\"conv\",\"v\":1.5}",
         TU_NOW, locbuf); /* v not an integer */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"v\":1}",
+        "\"suaua\",\"v\":2}",
         TU_NOW, locbuf); /* no typ */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":7,\"v\":1}",
+        "\"suaua\",\"typ\":7,\"v\":2}",
         TU_NOW, locbuf); /* typ a number */
     ADD("{\"iat\":%d,\"loc\":\"%s\",\"n\":5,\"roles\":\"suaua\",\"typ\":"
-        "\"conv\",\"v\":1}",
+        "\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* no kid */
     ADD("{\"iat\":%d,\"kid\":1,\"loc\":\"%s\",\"n\":5,\"roles\":\"suaua\","
-        "\"typ\":\"conv\",\"v\":1}",
+        "\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* kid a number */
     ADD("{\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":\"suaua\",\"typ\":"
-        "\"conv\",\"v\":1}",
+        "\"conv\",\"v\":2}",
         locbuf); /* no iat */
     ADD("{\"iat\":-1,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         locbuf); /* iat negative */
     ADD("{\"iat\":1.5,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         locbuf); /* iat fraction */
     ADD("{\"iat\":9007199254740992,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,"
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         locbuf); /* iat = 2^53 */
     ADD("{\"iat\":\"%d\",\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* iat a string */
     ADD("{\"exp\":%d,\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,"
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, TU_NOW, locbuf); /* exp == iat */
     ADD("{\"exp\":%d,\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,"
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW - 5, TU_NOW, locbuf); /* exp < iat */
     ADD("{\"exp\":null,\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,"
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* exp null */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"roles\":\"suaua\","
-        "\"typ\":\"conv\",\"v\":1}",
+        "\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* no n */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":-5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* n negative */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":\"5\",\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* n a string */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":4,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* n != len(roles) */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":"
-        "\"suauz\",\"typ\":\"conv\",\"v\":1}",
+        "\"suauz\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* unknown role code */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"roles\":5,"
-        "\"typ\":\"conv\",\"v\":1}",
+        "\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* roles a number */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%.*s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, 43, locbuf); /* loc: 32 bytes, not 40 */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s=\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* loc padded */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"+%s\",\"n\":5,\"roles\":"
-        "\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf + 1); /* loc outside the alphabet */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"n\":5,\"roles\":\"suaua\",\"typ\":"
-        "\"conv\",\"v\":1}",
+        "\"conv\",\"v\":2}",
         TU_NOW); /* roles without loc */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"typ\":\"conv\","
-        "\"v\":1}",
+        "\"v\":2}",
         TU_NOW, locbuf); /* loc without roles */
     ADD("{\"ao\":false,\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,"
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* ao false */
     ADD("{\"ao\":1,\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,"
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* ao 1 */
     ADD("{\"ao\":true,\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,"
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* ao with 5 locators for 2 assistant messages */
     ADD("{\"bnd\":\"AAAAAAAAAAA\",\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\","
-        "\"n\":5,\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"n\":5,\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* bnd 8 bytes */
     ADD("{\"bnd\":1,\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,"
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* bnd a number */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"pur\":\"\","
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* pur empty */
     ADD("{\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,\"pur\":5,"
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, locbuf); /* pur a number */
     ADD("{\"iat\":%d,\"iat\":%d,\"kid\":\"k1\",\"loc\":\"%s\",\"n\":5,"
-        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":1}",
+        "\"roles\":\"suaua\",\"typ\":\"conv\",\"v\":2}",
         TU_NOW, TU_NOW, locbuf);               /* duplicate member */
     ADD("[1,2]%s", "");                        /* not an object */
     ADD("{\"iat\":%d,\"kid\":\"k1\"", TU_NOW); /* not JSON */
@@ -983,14 +983,14 @@ static void malformed_tokens(void)
                   -1, -1);
     free(huge);
 
-    /* version: well-formed but not 1 */
-    char *v2h = cs_test_replace(headers[0], "\"v\":1", "\"v\":2");
+    /* version: well-formed but neither 1 nor 2 */
+    char *v2h = cs_test_replace(headers[0], "\"v\":2", "\"v\":3");
     char *v2 = cs_test_token(v2h, tag, tlen);
     CHECK_VERDICT(present(ring, v2, BASE, 5, &o),
                   CHATSEAL_E_UNSUPPORTED_VERSION, -1, -1);
     free(v2);
     free(v2h);
-    v2h = cs_test_replace(headers[0], "\"v\":1", "\"v\":0");
+    v2h = cs_test_replace(headers[0], "\"v\":2", "\"v\":0");
     v2 = cs_test_token(v2h, tag, tlen);
     CHECK_VERDICT(present(ring, v2, BASE, 5, &o),
                   CHATSEAL_E_UNSUPPORTED_VERSION, -1, -1);
