@@ -14,7 +14,7 @@
 #include <stddef.h>
 
 #include "chatseal.h"
-#include "config.h"
+#include "ops/config.h"
 
 struct event_base;
 struct evdns_base;

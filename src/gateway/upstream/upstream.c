@@ -22,7 +22,7 @@
  * inside cs_upstream_request() and callers need no reentrancy care.
  * `--upstream mock` routes requests to mock.c through the same callbacks.
  */
-#include "upstream.h"
+#include "upstream/upstream.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -44,8 +44,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "mock.h"
-#include "sockio.h"
+#include "upstream/mock.h"
+#include "core/sockio.h"
 
 #define MAX_IDLE 32
 #define IDLE_SECONDS 30

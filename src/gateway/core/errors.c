@@ -8,7 +8,7 @@
  * failures are 5xx.  The body is always OpenAI-shaped so that OpenAI client
  * libraries surface it as an APIError with `code` set to the stable name.
  */
-#include "errors.h"
+#include "core/errors.h"
 
 #include <stdlib.h>
 #include <string.h>

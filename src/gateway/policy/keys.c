@@ -22,7 +22,7 @@
  *
  * Log lines name key ids, counts and file paths; never key bytes.
  */
-#include "keys.h"
+#include "policy/keys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,8 +36,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "log.h"
-#include "metrics.h"
+#include "ops/log.h"
+#include "ops/metrics.h"
 
 #define SECRET_MAX 4096
 #define SECRET_MIN 16

@@ -19,7 +19,7 @@
  * The reply is built completely up front and played by upstream.c through the
  * same callbacks as a real upstream, so the gateway code paths are identical.
  */
-#include "mock.h"
+#include "upstream/mock.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
 #ifndef CS_GATEWAY_ROUTER_H
 #define CS_GATEWAY_ROUTER_H
 
-#include "server.h"
+#include "core/server.h"
 
 /* The cs_handler_fn of chatseal serve (arg unused). */
 void cs_route(cs_req *r, void *arg);

@@ -9,7 +9,7 @@
  * Each event's raw bytes are handed over unchanged, so what the client gets is
  * byte for byte what the upstream sent.  Events are bounded in size.
  */
-#include "sse.h"
+#include "upstream/sse.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,7 +14,7 @@
  * exact for canonical text (RFC 8785 escapes nothing but controls, '"' and
  * '\\') when the name looked up is plain ASCII, as all of ours are.
  */
-#include "jspan.h"
+#include "api/jspan.h"
 
 #include <string.h>
 

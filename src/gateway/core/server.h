@@ -15,7 +15,7 @@
 
 #include "chatseal.h"
 #include "gw.h"
-#include "http.h"
+#include "core/http.h"
 
 struct evbuffer;
 struct ssl_ctx_st;

@@ -17,7 +17,7 @@
  * Requested headers are echoed when they are plain header names (the
  * official openai SDK sends several x-stainless-* ones).
  */
-#include "cors.h"
+#include "core/cors.h"
 
 #include <ctype.h>
 #include <stdio.h>

@@ -4,9 +4,9 @@
 #ifndef CS_GATEWAY_CORS_H
 #define CS_GATEWAY_CORS_H
 
-#include "config.h"
-#include "http.h"
-#include "server.h"
+#include "ops/config.h"
+#include "core/http.h"
+#include "core/server.h"
 
 struct evbuffer;
 

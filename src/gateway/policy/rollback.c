@@ -18,7 +18,7 @@
  * a hard timeout keeps this module small and the bound explicit.  If Redis is
  * slow or gone the gateway fails closed (503) after at most timeout_ms.
  */
-#include "rollback.h"
+#include "policy/rollback.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -30,7 +30,7 @@
  * The master's status is 0 when every worker stopped cleanly, else the first
  * non-zero worker status.
  */
-#include "workers.h"
+#include "ops/workers.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -45,7 +45,7 @@
 
 #include <jansson.h>
 
-#include "log.h"
+#include "ops/log.h"
 
 #define MAX_RESTARTS 10
 #define RESTART_WINDOW_NS (10 * 1000000000ll)

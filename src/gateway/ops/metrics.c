@@ -16,7 +16,7 @@
  * stored there point to static strings, which have the same address in every
  * forked worker.  With one process the atomics are uncontended and cheap.
  */
-#include "metrics.h"
+#include "ops/metrics.h"
 
 #include <pthread.h>
 #include <stdint.h>

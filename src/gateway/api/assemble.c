@@ -19,7 +19,7 @@
  * Strings are kept with their lengths (a model may emit U+0000), and the
  * total size is bounded by --max-response.
  */
-#include "assemble.h"
+#include "api/assemble.h"
 
 #include <stdlib.h>
 #include <string.h>

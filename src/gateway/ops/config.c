@@ -8,7 +8,7 @@
  * < flag.  Durations accept "500ms", "30s", "2m" or plain seconds; sizes accept
  * a K/M/G suffix (powers of 1024).
  */
-#include "config.h"
+#include "ops/config.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -19,7 +19,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "cors.h"
+#include "core/cors.h"
 
 enum opt_type { T_STR, T_FLAG, T_INT, T_SIZE, T_SECS };
 

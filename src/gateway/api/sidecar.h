@@ -5,7 +5,7 @@
 #ifndef CS_GATEWAY_SIDECAR_H
 #define CS_GATEWAY_SIDECAR_H
 
-#include "server.h"
+#include "core/server.h"
 
 #define CS_SIDECAR_PREFIX "/v1/chatseal/"
 

@@ -13,7 +13,7 @@
 
 #include "chatseal.h"
 #include "gw.h"
-#include "http.h"
+#include "core/http.h"
 
 typedef struct cs_upstream cs_upstream;
 typedef struct cs_upreq cs_upreq;

@@ -20,7 +20,7 @@
  * and bare LF (robustness: RFC 9112 section 2.2).  The whole head is bounded by
  * max_head bytes; a line that has not ended by then is CS_HTTP_TOO_LARGE.
  */
-#include "http.h"
+#include "core/http.h"
 
 #include <ctype.h>
 #include <errno.h>

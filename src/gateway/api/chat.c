@@ -31,7 +31,7 @@
  * client left) and the upstream request (finished or cancelled).  A busy
  * counter keeps it alive while one of its own callbacks runs.
  */
-#include "chat.h"
+#include "api/chat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,14 +42,14 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
-#include "assemble.h"
-#include "errors.h"
-#include "jspan.h"
-#include "log.h"
-#include "rollback.h"
-#include "metrics.h"
-#include "sse.h"
-#include "upstream.h"
+#include "api/assemble.h"
+#include "core/errors.h"
+#include "api/jspan.h"
+#include "ops/log.h"
+#include "policy/rollback.h"
+#include "ops/metrics.h"
+#include "upstream/sse.h"
+#include "upstream/upstream.h"
 
 #define HEADER_TOKEN_MAX 8192      /* longer tokens: body field only */
 #define PAUSE_AT (1024 * 1024)     /* client output backlog that pauses reads */

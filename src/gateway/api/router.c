@@ -16,7 +16,7 @@
  * responses API would be a bypass).  Paths are compared exactly; no
  * percent-decoding, so "/v1/chat%2Fcompletions" is simply not found.
  */
-#include "router.h"
+#include "api/router.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,11 +24,11 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
-#include "chat.h"
-#include "cors.h"
-#include "metrics.h"
-#include "sidecar.h"
-#include "static.h"
+#include "api/chat.h"
+#include "core/cors.h"
+#include "ops/metrics.h"
+#include "api/sidecar.h"
+#include "core/static.h"
 
 static int get_or_head(cs_req *r)
 {

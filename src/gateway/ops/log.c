@@ -7,7 +7,7 @@
  * sharing a journal) do not interleave.  What goes in is decided by callers:
  * request metadata only (see server.c), never message text or key bytes.
  */
-#include "log.h"
+#include "ops/log.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "gw.h"
-#include "http.h"
+#include "core/http.h"
 
 /* A whole reply, played by upstream.c: head, then each part --mock-delay
  * apart (for a stream, each part is one SSE event). */

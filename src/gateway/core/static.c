@@ -13,7 +13,7 @@
  * Content-Security-Policy (same-origin scripts, styles and fetches only, no
  * framing), because the page shows text that came from a model.
  */
-#include "static.h"
+#include "core/static.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errors.h"
+#include "core/errors.h"
 
 #define FILE_MAX (8 * 1024 * 1024)
 #define NAME_MAX_LEN 128

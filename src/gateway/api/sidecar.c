@@ -29,7 +29,7 @@
  * sidecar secret is configured (then "Authorization: Bearer SECRET", else
  * 401) or --dev opens them.
  */
-#include "sidecar.h"
+#include "api/sidecar.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -39,11 +39,11 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
-#include "chat.h"
-#include "errors.h"
-#include "jspan.h"
-#include "keys.h"
-#include "rollback.h"
+#include "api/chat.h"
+#include "core/errors.h"
+#include "api/jspan.h"
+#include "policy/keys.h"
+#include "policy/rollback.h"
 
 typedef struct side {
     cs_req *r;

@@ -22,7 +22,7 @@
  * Log lines are JSON on stderr (log.c); the address actually bound is
  * logged in the "listening" line, so `--listen 127.0.0.1:0` works for tests.
  */
-#include "serve.h"
+#include "ops/serve.h"
 
 #include <malloc.h>
 #include <signal.h>
@@ -36,16 +36,16 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "config.h"
+#include "ops/config.h"
 #include "gw.h"
-#include "keys.h"
-#include "log.h"
-#include "metrics.h"
-#include "rollback.h"
-#include "router.h"
-#include "server.h"
-#include "upstream.h"
-#include "workers.h"
+#include "policy/keys.h"
+#include "ops/log.h"
+#include "ops/metrics.h"
+#include "policy/rollback.h"
+#include "api/router.h"
+#include "core/server.h"
+#include "upstream/upstream.h"
+#include "ops/workers.h"
 
 typedef struct serve {
     cs_gw gw;

@@ -28,7 +28,7 @@
  * (parse a pipelined request, close) runs from the loop.  That keeps handler
  * code free of use-after-free hazards and bounds recursion.
  */
-#include "server.h"
+#include "core/server.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -51,11 +51,11 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
-#include "cors.h"
-#include "errors.h"
-#include "log.h"
-#include "metrics.h"
-#include "sockio.h"
+#include "core/cors.h"
+#include "core/errors.h"
+#include "ops/log.h"
+#include "ops/metrics.h"
+#include "core/sockio.h"
 
 #define READ_HIGH_WATERMARK (1024 * 1024)
 #define MAX_SINGLE_WRITE (4 * 1024 * 1024)

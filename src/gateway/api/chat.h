@@ -5,7 +5,7 @@
 #define CS_GATEWAY_CHAT_H
 
 #include "chatseal.h"
-#include "server.h"
+#include "core/server.h"
 
 void cs_chat_handle(cs_req *r);
 

@@ -14,7 +14,7 @@
  * TLS bufferevents are left alone: their output goes through OpenSSL, and
  * only the bufferevent may drive it.
  */
-#include "sockio.h"
+#include "core/sockio.h"
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
