@@ -181,15 +181,23 @@ static void stream_closed(chat *c)
     }
 }
 
+/* Takes the request from c for its one answer: after this no hook of c runs
+ * for it, and c no longer holds it (the answer may free it at once). */
+static cs_req *release_req(chat *c)
+{
+    cs_req *r = c->r;
+    c->r = NULL;
+    r->on_abort = NULL;
+    r->on_drain = NULL;
+    return r;
+}
+
 /* Answers with an error (before anything was sent) and lets go of r. */
 static void answer_error(chat *c, chatseal_error e, const char *detail)
 {
     if (!c->r)
         return;
-    cs_req *r = c->r;
-    c->r = NULL;
-    r->on_abort = NULL;
-    r->on_drain = NULL;
+    cs_req *r = release_req(c);
     cs_req_error(r, e, detail);
 }
 
@@ -201,10 +209,7 @@ static void stream_error(chat *c, chatseal_error e, const char *detail,
     c->mode = M_DRAIN;
     if (!c->r)
         return;
-    cs_req *r = c->r;
-    c->r = NULL;
-    r->on_abort = NULL;
-    r->on_drain = NULL;
+    cs_req *r = release_req(c);
     r->code = e;
     if (send_event) {
         char *ej = cs_error_json(e, detail, NULL);
@@ -335,10 +340,7 @@ static void finish_json(chat *c)
                         "\"token\":\"%s\"}}",
                         first ? "" : ",", chatseal_conv_count(c->conv), kid,
                         token);
-    cs_req *r = c->r;
-    c->r = NULL;
-    r->on_abort = NULL;
-    r->on_drain = NULL;
+    cs_req *r = release_req(c);
     if (strlen(token) <= HEADER_TOKEN_MAX)
         cs_req_header(r, "Chatseal-Token", token);
     cs_req_reply_buffer(r, c->status, c->ctype ? c->ctype : "application/json",
@@ -390,10 +392,7 @@ static void finish_stream(chat *c)
     free(model);
     chatseal_free(canon);
     chatseal_free(token);
-    cs_req *r = c->r;
-    c->r = NULL;
-    r->on_abort = NULL;
-    r->on_drain = NULL;
+    cs_req *r = release_req(c);
     size_t n = evbuffer_get_length(ev);
     cs_req_stream_write(r, evbuffer_pullup(ev, -1), n);
     evbuffer_free(ev);
@@ -564,10 +563,7 @@ static void on_done(void *arg, chatseal_error err, const char *detail)
         } else if (c->mode == M_JSON) {
             finish_json(c);
         } else if (c->r) {
-            cs_req *r = c->r;
-            c->r = NULL;
-            r->on_abort = NULL;
-            r->on_drain = NULL;
+            cs_req *r = release_req(c);
             if (c->status >= 400)
                 r->code = CHATSEAL_E_UPSTREAM_ERROR;
             cs_req_reply_buffer(r, c->status, c->ctype, c->buf);

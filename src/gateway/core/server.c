@@ -27,6 +27,10 @@
  * the connection is "kicked" (an event made active) and the next step
  * (parse a pipelined request, close) runs from the loop.  That keeps handler
  * code free of use-after-free hazards and bounds recursion.
+ *
+ * The answer API handlers call lives in reply.c, below this file (conn.h
+ * says how they share the connection record); the per-request log line in
+ * access_log.c; listening sockets in listen.c.
  */
 #include "core/server.h"
 
@@ -51,8 +55,8 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
-#include "core/cors.h"
-#include "core/errors.h"
+#include "core/access_log.h"
+#include "core/conn.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
 #include "core/sockio.h"
@@ -62,56 +66,8 @@
 #define LINGER_SECONDS 2
 #define LINGER_MAX_BYTES (64u * 1024 * 1024)
 
-enum phase { P_IDLE, P_HEAD, P_BODY, P_HANDLING, P_CLOSING, P_LINGER };
-
-struct listener {
-    struct evconnlistener *l;
-    SSL_CTX *tls;
-    cs_server *srv;
-    struct event *retry;
-};
-
-struct cs_server {
-    cs_gw *gw;
-    cs_handler_fn handler;
-    void *arg;
-    struct listener *ls[4];
-    size_t nls;
-    cs_conn *conns;
-    size_t nconns;
-    size_t nrejecting;
-    int draining;
-    uint64_t id_base, id_count; /* request ids, see request_id() */
-    void (*drained)(void *);
-    void *drained_arg;
-};
-
-struct cs_conn {
-    cs_server *srv;
-    cs_conn *prev, *next;
-    struct bufferevent *bev;
-    struct event *timer;
-    struct event *kick;
-    enum phase phase;
-    cs_http_msg msg;
-    cs_req *req;
-    char peer[64];
-    int tls;
-    int close_after;
-    int rejecting; /* over the connection limit: 503 then close */
-    int linger;    /* request bytes may be left unread: linger on close */
-    size_t lingered;
-};
-
 static void conn_process(cs_conn *c);
 static void conn_free(cs_conn *c);
-
-uint64_t cs_now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void set_timer(cs_conn *c, double seconds)
 {
@@ -143,56 +99,11 @@ static void req_free(cs_req *r)
     free(r);
 }
 
-static void log_request(cs_req *r, int aborted)
-{
-    cs_gw *gw = r->gw;
-    double ms = (double)(cs_now_ns() - r->t0_ns) / 1e6;
-    int status = aborted ? 499 : r->status;
-    chatseal_error code =
-        aborted && r->code == CHATSEAL_OK ? CHATSEAL_E_IO : r->code;
-    if (gw->metrics)
-        cs_metrics_request(gw->metrics, r->endpoint ? r->endpoint : "other",
-                           status, code);
-    if (gw->cfg.quiet)
-        return;
-    json_t *f = json_object();
-    if (!f)
-        return;
-    json_object_set_new(f, "id", json_string(r->id));
-    json_object_set_new(f, "remote", json_string(r->peer));
-    json_object_set_new(f, "method", json_string(r->method));
-    /* the path only: a query string may carry credentials */
-    json_t *p = json_stringn(r->path, strlen(r->path));
-    json_object_set_new(f, "path", p ? p : json_string("(not utf-8)"));
-    json_object_set_new(f, "endpoint",
-                        json_string(r->endpoint ? r->endpoint : "other"));
-    json_object_set_new(f, "status", json_integer(status));
-    json_object_set_new(
-        f, "code",
-        json_string(code == CHATSEAL_OK ? "ok" : chatseal_error_name(code)));
-    json_object_set_new(f, "ms", json_real((double)(long)(ms * 1000) / 1000));
-    if (r->upstream_ms >= 0)
-        json_object_set_new(
-            f, "upstream_ms",
-            json_real((double)(long)(r->upstream_ms * 1000) / 1000));
-    if (r->stream)
-        json_object_set_new(f, "stream", json_true());
-    if (r->count >= 0)
-        json_object_set_new(f, "count", json_integer(r->count));
-    if (r->kid[0])
-        json_object_set_new(f, "kid", json_string(r->kid));
-    json_object_set_new(f, "in_bytes", json_integer((json_int_t)r->in_bytes));
-    json_object_set_new(f, "out_bytes", json_integer((json_int_t)r->out_bytes));
-    if (aborted)
-        json_object_set_new(f, "client_closed", json_true());
-    cs_log(status >= 500 && !aborted ? "warn" : "info", "request", f);
-}
-
 /* The answer is complete: log it, then move the connection on. */
 static void req_finish(cs_req *r)
 {
     cs_conn *c = r->conn;
-    log_request(r, 0);
+    cs_access_log(r, 0);
     c->req = NULL;
     req_free(r);
     cs_http_msg_reset(&c->msg);
@@ -204,145 +115,6 @@ static void req_finish(cs_req *r)
     }
     cs_sockio_flush(c->bev, c->tls); /* the answer leaves now, see sockio.c */
     kick(c);
-}
-
-static void write_head(cs_req *r, int status, const char *ctype, int64_t length)
-{
-    cs_conn *c = r->conn;
-    struct evbuffer *out = bufferevent_get_output(c->bev);
-    bufferevent_enable(c->bev, EV_WRITE); /* cs_sockio_flush() turns it off */
-    r->status = status;
-    r->started = 1;
-    if (!c->msg.keep_alive || c->srv->draining)
-        c->close_after = 1;
-    size_t before = evbuffer_get_length(out);
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
-                        cs_http_reason(status));
-    if (ctype)
-        evbuffer_add_printf(out, "Content-Type: %s\r\n", ctype);
-    if (status == 204 || status == 304) {
-        /* no body, and no Content-Length either (RFC 9110 8.6) */
-    } else if (length >= 0) {
-        evbuffer_add_printf(out, "Content-Length: %lld\r\n", (long long)length);
-    } else if (r->minor >= 1) {
-        r->chunked = 1;
-        evbuffer_add_printf(out, "Transfer-Encoding: chunked\r\n");
-    } else {
-        c->close_after = 1; /* HTTP/1.0: the body ends with the connection */
-    }
-    for (size_t i = 0; i < r->resp_headers.n; i++)
-        evbuffer_add_printf(out, "%s: %s\r\n", r->resp_headers.v[i].name,
-                            r->resp_headers.v[i].value);
-    cs_cors_head(&c->srv->gw->cfg, r->headers, out);
-    evbuffer_add_printf(out, "X-Request-Id: %s\r\n", r->id);
-    if (c->close_after)
-        evbuffer_add_printf(out, "Connection: close\r\n");
-    else if (r->minor == 0)
-        evbuffer_add_printf(out, "Connection: keep-alive\r\n");
-    evbuffer_add(out, "\r\n", 2);
-    r->out_bytes += evbuffer_get_length(out) - before;
-}
-
-void cs_req_header(cs_req *r, const char *name, const char *value)
-{
-    if (!r->started)
-        cs_headers_add(&r->resp_headers, name, strlen(name), value,
-                       strlen(value));
-}
-
-void cs_req_reply(cs_req *r, int status, const char *ctype, const char *body,
-                  size_t len)
-{
-    if (r->started)
-        return;
-    write_head(r, status, ctype, (int64_t)len);
-    if (!r->head && len) {
-        bufferevent_write(r->conn->bev, body, len);
-        r->out_bytes += len;
-    }
-    req_finish(r);
-}
-
-void cs_req_reply_buffer(cs_req *r, int status, const char *ctype,
-                         struct evbuffer *body)
-{
-    if (r->started)
-        return;
-    size_t len = evbuffer_get_length(body);
-    write_head(r, status, ctype, (int64_t)len);
-    if (!r->head) {
-        bufferevent_write_buffer(r->conn->bev, body);
-        r->out_bytes += len;
-    } else {
-        evbuffer_drain(body, len);
-    }
-    req_finish(r);
-}
-
-void cs_req_error_ex(cs_req *r, int status, chatseal_error e,
-                     const char *message, const char *extra)
-{
-    if (r->started)
-        return;
-    r->code = e;
-    char *body = cs_error_json(e, message, extra);
-    static const char fallback[] =
-        "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\","
-        "\"param\":null,\"code\":\"out_of_memory\"}}";
-    if (!status)
-        status = cs_error_status(e);
-    cs_req_reply(r, status, "application/json", body ? body : fallback,
-                 body ? strlen(body) : sizeof fallback - 1);
-    free(body);
-}
-
-void cs_req_error(cs_req *r, chatseal_error e, const char *message)
-{
-    cs_req_error_ex(r, 0, e, message, NULL);
-}
-
-void cs_req_stream_begin(cs_req *r, int status, const char *ctype)
-{
-    if (r->started)
-        return;
-    r->streaming = 1;
-    write_head(r, status, ctype, -1);
-}
-
-void cs_req_stream_write(cs_req *r, const void *data, size_t len)
-{
-    if (!r->streaming || !len || r->head)
-        return;
-    struct bufferevent *bev = r->conn->bev;
-    if (r->chunked) {
-        char hdr[24];
-        int n = snprintf(hdr, sizeof hdr, "%zx\r\n", len);
-        bufferevent_write(bev, hdr, (size_t)n);
-        bufferevent_write(bev, data, len);
-        bufferevent_write(bev, "\r\n", 2);
-        r->out_bytes += (size_t)n + len + 2;
-    } else {
-        bufferevent_write(bev, data, len);
-        r->out_bytes += len;
-    }
-}
-
-void cs_req_stream_end(cs_req *r, int close_conn)
-{
-    if (!r->streaming)
-        return;
-    if (r->chunked && !r->head) {
-        bufferevent_write(r->conn->bev, "0\r\n\r\n", 5);
-        r->out_bytes += 5;
-    }
-    if (close_conn)
-        r->conn->close_after = 1;
-    req_finish(r);
-}
-
-size_t cs_req_pending(const cs_req *r)
-{
-    return evbuffer_get_length(bufferevent_get_output(r->conn->bev));
 }
 
 /* An error answer from the server itself (no handler involved): the request
@@ -387,7 +159,7 @@ static void conn_free(cs_conn *c)
         c->req = NULL;
         if (r->on_abort)
             r->on_abort(r);
-        log_request(r, 1);
+        cs_access_log(r, 1);
         req_free(r);
     }
     if (c->prev)
@@ -781,90 +553,13 @@ cs_server *cs_server_new(cs_gw *gw, cs_handler_fn handler, void *arg)
         return NULL;
     s->gw = gw;
     s->handler = handler;
+    s->answered = req_finish;
     s->arg = arg;
     if (RAND_bytes((unsigned char *)&s->id_base, sizeof s->id_base) != 1) {
         free(s);
         return NULL;
     }
     return s;
-}
-
-static int resolve_listen(const char *addr, struct sockaddr_storage *ss,
-                          int *len)
-{
-    char buf[300];
-    if (!strncmp(addr, "localhost:", 10))
-        snprintf(buf, sizeof buf, "127.0.0.1:%s", addr + 10);
-    else if (addr[0] == ':')
-        snprintf(buf, sizeof buf, "0.0.0.0%s", addr);
-    else
-        snprintf(buf, sizeof buf, "%s", addr);
-    /* evutil accepts a missing port (as 0); require one */
-    const char *colon = strrchr(buf, ':'), *bracket = strrchr(buf, ']');
-    if (!colon || (bracket && bracket > colon) || !colon[1])
-        return -1;
-    /* evutil refuses port 0 ("any free port"): parse with 1, then zero it */
-    int any = !strcmp(colon + 1, "0");
-    if (any)
-        buf[colon + 1 - buf] = '1';
-    *len = (int)sizeof *ss;
-    memset(ss, 0, sizeof *ss);
-    if (evutil_parse_sockaddr_port(buf, (struct sockaddr *)ss, len) != 0)
-        return -1;
-    if (any && ss->ss_family == AF_INET)
-        ((struct sockaddr_in *)ss)->sin_port = 0;
-    else if (any && ss->ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)ss)->sin6_port = 0;
-    return 0;
-}
-
-static void format_bound(int fd, char *bound, size_t boundlen)
-{
-    struct sockaddr_storage got;
-    socklen_t gl = sizeof got;
-    char host[INET6_ADDRSTRLEN] = "?";
-    int port = 0;
-    memset(&got, 0, sizeof got);
-    if (getsockname(fd, (struct sockaddr *)&got, &gl) == 0) {
-        if (got.ss_family == AF_INET) {
-            struct sockaddr_in *in = (struct sockaddr_in *)&got;
-            evutil_inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-            port = ntohs(in->sin_port);
-        } else if (got.ss_family == AF_INET6) {
-            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&got;
-            evutil_inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-            port = ntohs(in6->sin6_port);
-        }
-    }
-    if (got.ss_family == AF_INET6)
-        snprintf(bound, boundlen, "[%s]:%d", host, port);
-    else
-        snprintf(bound, boundlen, "%s:%d", host, port);
-}
-
-int cs_listen_socket(const char *addr, char *bound, size_t boundlen)
-{
-    struct sockaddr_storage ss;
-    int len;
-    if (resolve_listen(addr, &ss, &len) != 0) {
-        snprintf(bound, boundlen, "invalid listen address \"%s\"", addr);
-        return -1;
-    }
-    int fd =
-        socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    int one = 1;
-    if (fd < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&ss, (socklen_t)len) != 0 ||
-        listen(fd, 511) != 0) {
-        snprintf(bound, boundlen, "cannot listen on %s: %s", addr,
-                 strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return -1;
-    }
-    format_bound(fd, bound, boundlen);
-    return fd;
 }
 
 int cs_server_listen_fd(cs_server *s, int fd, SSL_CTX *tls)

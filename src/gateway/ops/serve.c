@@ -157,7 +157,7 @@ static int setup(serve *s, FILE *err)
         return -1;
     gw->token_flags = token_flags(&gw->cfg);
     /* the changelist folds an add and a delete of the same event within one
-     * loop turn into nothing: see cs_conn_flush() in server.c */
+     * loop turn into nothing: see cs_sockio_flush() in core/sockio.c */
     struct event_config *ecfg = event_config_new();
     if (ecfg) {
         event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
