@@ -16,7 +16,8 @@
  * final chatseal chunk, so a client never has to rebuild it to the byte: it
  * stores the object it was given.
  *
- * Strings are kept with their lengths (a model may emit U+0000), and the
+ * Strings are kept with their lengths (a model may emit U+0000), in
+ * libevent buffers like every other byte string of the gateway, and the
  * total size is bounded by --max-response.
  */
 #include "api/assemble.h"
@@ -24,11 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
 #include <jansson.h>
 
+/* a string being concatenated from deltas; made on its first piece */
 struct sbuf {
-    char *p;
-    size_t n, cap;
+    struct evbuffer *b;
 };
 
 struct tool {
@@ -53,21 +55,18 @@ static int sb_add(cs_assembly *a, struct sbuf *b, const char *s, size_t n)
 {
     if (a->total + n > a->max)
         return -1;
-    if (b->n + n + 1 > b->cap) {
-        size_t c = b->cap ? b->cap : 64;
-        while (c < b->n + n + 1)
-            c *= 2;
-        char *p = realloc(b->p, c);
-        if (!p)
-            return -1;
-        b->p = p;
-        b->cap = c;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = '\0';
+    if (!b->b && !(b->b = evbuffer_new()))
+        return -1;
+    if (evbuffer_add(b->b, s, n) != 0)
+        return -1;
     a->total += n;
     return 0;
+}
+
+static void sb_free(struct sbuf *b)
+{
+    if (b->b)
+        evbuffer_free(b->b);
 }
 
 cs_assembly *cs_assembly_new(size_t max_bytes)
@@ -82,13 +81,13 @@ void cs_assembly_free(cs_assembly *a)
 {
     if (!a)
         return;
-    free(a->content.p);
-    free(a->refusal.p);
+    sb_free(&a->content);
+    sb_free(&a->refusal);
     for (size_t i = 0; i < a->ntools; i++) {
         free(a->tools[i].id);
         free(a->tools[i].type);
-        free(a->tools[i].name.p);
-        free(a->tools[i].args.p);
+        sb_free(&a->tools[i].name);
+        sb_free(&a->tools[i].args);
     }
     free(a->tools);
     free(a->id);
@@ -243,7 +242,10 @@ int cs_assembly_finished(const cs_assembly *a)
 
 static json_t *str(const struct sbuf *b)
 {
-    return json_stringn(b->p ? b->p : "", b->n);
+    size_t n = b->b ? evbuffer_get_length(b->b) : 0;
+    /* one contiguous block for jansson (a no-op for a single piece) */
+    const char *p = n ? (const char *)evbuffer_pullup(b->b, -1) : "";
+    return p ? json_stringn(p, n) : NULL;
 }
 
 char *cs_assembly_message(const cs_assembly *a)

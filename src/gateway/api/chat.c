@@ -505,8 +505,8 @@ static void on_head(void *arg, int status, const cs_headers *h)
     } else if (ct && !strncasecmp(ct, "text/event-stream", 17)) {
         c->mode = M_SSE;
         c->as = cs_assembly_new((size_t)c->gw->cfg.max_response);
-        cs_sse_init(&c->sse, (size_t)c->gw->cfg.max_response);
-        if (!c->as) {
+        if (!c->as ||
+            cs_sse_init(&c->sse, (size_t)c->gw->cfg.max_response) != 0) {
             stop_upstream(c);
             answer_error(c, CHATSEAL_E_NO_MEMORY, NULL);
         } else {

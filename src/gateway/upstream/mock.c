@@ -16,8 +16,9 @@
  *   - `stream_options.include_usage` (a last chunk with empty choices);
  *   - GET /v1/models.
  *
- * The reply is built completely up front and played by upstream.c through the
- * same callbacks as a real upstream, so the gateway code paths are identical.
+ * The reply is built completely up front and played by mock_upstream.c, a
+ * backend behind the same interface as a real upstream (backend.h), so the
+ * gateway code paths are identical.
  */
 #include "upstream/mock.h"
 
@@ -138,24 +139,41 @@ static int error_reply(cs_mock_reply *m, int status, const char *msg)
                     0);
 }
 
-static int chat_reply(cs_mock_reply *m, const char *body, size_t len)
+/* One chat turn of the mock model: what it answers, and the reply's ids. */
+typedef struct mock_turn {
+    const char *model; /* points into the request */
+    int stream, usage;
+    json_int_t created, prompt_tokens;
+    char id[40], call_id[40];
+    const char *tool_name; /* a tool call instead of text; into the request */
+    char text[1024];
+    char args[ECHO_MAX * 6 + 32];
+} mock_turn;
+
+/* Reads the request (a JSON object with a messages array) into t. */
+static void read_turn(mock_turn *t, json_t *req, json_t *msgs, const char *body,
+                      size_t len)
 {
-    json_error_t jerr;
-    json_t *req =
-        json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr);
-    json_t *msgs = json_object_get(req, "messages");
-    if (!json_is_array(msgs)) {
-        json_decref(req);
-        return error_reply(m, 400, "the mock model needs a messages array");
-    }
     json_t *model_v = json_object_get(req, "model");
-    const char *model = json_is_string(model_v) && json_string_length(model_v)
-                            ? json_string_value(model_v)
-                            : "chatseal-mock";
-    int stream = json_is_true(json_object_get(req, "stream"));
-    int usage = json_is_true(json_object_get(
+    t->model = json_is_string(model_v) && json_string_length(model_v)
+                   ? json_string_value(model_v)
+                   : "chatseal-mock";
+    t->stream = json_is_true(json_object_get(req, "stream"));
+    t->usage = json_is_true(json_object_get(
         json_object_get(req, "stream_options"), "include_usage"));
-    json_t *tools = json_object_get(req, "tools");
+    t->prompt_tokens = (json_int_t)(len / 4);
+    t->created = (json_int_t)time(NULL);
+
+    /* deterministic ids from the request bytes */
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    char hex[13];
+    EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL);
+    for (int i = 0; i < 6; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    snprintf(t->id, sizeof t->id, "chatcmpl-mock-%s", hex);
+    snprintf(t->call_id, sizeof t->call_id, "call_mock_%s", hex);
+
     size_t nmsg = json_array_size(msgs), nuser = 0;
     for (size_t i = 0; i < nmsg; i++) {
         json_t *role = json_object_get(json_array_get(msgs, i), "role");
@@ -166,143 +184,170 @@ static int chat_reply(cs_mock_reply *m, const char *body, size_t len)
     const char *last_role = json_string_value(json_object_get(last, "role"));
     char said[ECHO_MAX + 8];
     content_text(json_object_get(last, "content"), said, sizeof said);
-
-    /* deterministic ids from the request bytes */
-    unsigned char md[32];
-    unsigned int mdlen = 0;
-    char hex[13];
-    EVP_Digest(body, len, md, &mdlen, EVP_sha256(), NULL);
-    for (int i = 0; i < 6; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
-    char id[40], call_id[40];
-    snprintf(id, sizeof id, "chatcmpl-mock-%s", hex);
-    snprintf(call_id, sizeof call_id, "call_mock_%s", hex);
-    json_int_t created = (json_int_t)time(NULL);
-
-    char text[1024];
-    const char *tool_name = NULL;
-    char args[ECHO_MAX * 6 + 32];
+    json_t *tools = json_object_get(req, "tools");
     if (last_role && !strcmp(last_role, "tool")) {
-        snprintf(text, sizeof text, "[mock] The tool answered: \"%s\".", said);
+        snprintf(t->text, sizeof t->text, "[mock] The tool answered: \"%s\".",
+                 said);
     } else if (!last_role || strcmp(last_role, "user") != 0) {
-        snprintf(text, sizeof text,
+        snprintf(t->text, sizeof t->text,
                  "[mock] Nothing to answer: the last message is not from the "
                  "user.");
     } else if (json_array_size(tools) && mentions_tool(said)) {
         json_t *fn = json_object_get(json_array_get(tools, 0), "function");
         json_t *name = json_object_get(fn, "name");
-        tool_name = json_is_string(name) ? json_string_value(name) : "tool";
+        t->tool_name = json_is_string(name) ? json_string_value(name) : "tool";
         json_t *a = json_pack("{s:s}", "query", said);
         char *as = a ? json_dumps(a, JSON_COMPACT) : NULL;
-        snprintf(args, sizeof args, "%s", as ? as : "{}");
+        snprintf(t->args, sizeof t->args, "%s", as ? as : "{}");
         free(as);
         json_decref(a);
     } else {
-        snprintf(text, sizeof text,
+        snprintf(t->text, sizeof t->text,
                  "[mock] Reply %zu. You said: \"%s\". I am the built-in demo "
                  "model of chatseal serve: I only echo, but the gateway signs "
                  "every reply I give.",
                  nuser, said);
     }
+}
+
+/* The whole reply as one chat.completion. */
+static int reply_whole(cs_mock_reply *m, const mock_turn *t)
+{
+    json_t *msg =
+        t->tool_name
+            ? json_pack("{s:s,s:n,s:[{s:s,s:s,s:{s:s,s:s}}]}", "role",
+                        "assistant", "content", "tool_calls", "id", t->call_id,
+                        "type", "function", "function", "name", t->tool_name,
+                        "arguments", t->args)
+            : json_pack("{s:s,s:s}", "role", "assistant", "content", t->text);
     size_t words = 0;
-    int rc = 0;
-    m->status = 200;
-    if (!stream) {
-        json_t *msg =
-            tool_name
-                ? json_pack("{s:s,s:n,s:[{s:s,s:s,s:{s:s,s:s}}]}", "role",
-                            "assistant", "content", "tool_calls", "id", call_id,
-                            "type", "function", "function", "name", tool_name,
-                            "arguments", args)
-                : json_pack("{s:s,s:s}", "role", "assistant", "content", text);
-        for (const char *p = tool_name ? args : text; *p; p++)
-            words += *p == ' ';
-        cs_headers_set(&m->headers, "Content-Type", "application/json");
-        rc = add_json(
-            m,
-            json_pack("{s:s,s:s,s:I,s:s,s:s,s:[{s:i,s:o,s:n,s:s}],"
-                      "s:{s:I,s:I,s:I}}",
-                      "id", id, "object", "chat.completion", "created", created,
-                      "model", model, "system_fingerprint", "chatseal-mock",
-                      "choices", "index", 0, "message", msg, "logprobs",
-                      "finish_reason", tool_name ? "tool_calls" : "stop",
-                      "usage", "prompt_tokens", (json_int_t)(len / 4),
-                      "completion_tokens", (json_int_t)(words + 1),
-                      "total_tokens", (json_int_t)(len / 4 + words + 1)),
-            0);
-        json_decref(req);
-        return rc;
-    }
-    cs_headers_set(&m->headers, "Content-Type", "text/event-stream");
-    cs_headers_set(&m->headers, "Cache-Control", "no-cache");
-    if (tool_name) {
-        rc |= add_json(
-            m,
-            chunk(id, created, model,
-                  json_pack("{s:s,s:n,s:[{s:i,s:s,s:s,s:{s:s,s:s}}]}", "role",
-                            "assistant", "content", "tool_calls", "index", 0,
-                            "id", call_id, "type", "function", "function",
-                            "name", tool_name, "arguments", ""),
-                  NULL),
-            1);
-        /* the arguments in three fragments, split at UTF-8 boundaries */
-        size_t alen = strlen(args), start = 0;
-        for (int k = 1; k <= 3; k++) {
-            size_t end = k == 3 ? alen : alen * (size_t)k / 3;
-            while (end < alen && ((unsigned char)args[end] & 0xC0) == 0x80)
-                end++;
-            if (end <= start)
-                continue;
-            json_t *frag = json_stringn(args + start, end - start);
-            rc |= add_json(
-                m,
-                chunk(id, created, model,
-                      json_pack("{s:[{s:i,s:{s:o}}]}", "tool_calls", "index", 0,
-                                "function", "arguments", frag),
-                      NULL),
-                1);
-            start = end;
-        }
-        words = 3;
-    } else {
-        rc |= add_json(
-            m,
-            chunk(id, created, model,
-                  json_pack("{s:s,s:s}", "role", "assistant", "content", ""),
-                  NULL),
-            1);
-        const char *p = text;
-        while (*p) {
-            const char *e = strchr(p, ' ');
-            e = e ? e + 1 : p + strlen(p);
-            rc |= add_json(
-                m,
-                chunk(id, created, model,
-                      json_pack("{s:s%}", "content", p, (size_t)(e - p)), NULL),
-                1);
-            words++;
-            p = e;
-        }
-    }
-    rc |= add_json(m,
-                   chunk(id, created, model, json_object(),
-                         tool_name ? "tool_calls" : "stop"),
-                   1);
-    if (usage)
+    for (const char *p = t->tool_name ? t->args : t->text; *p; p++)
+        words += *p == ' ';
+    cs_headers_set(&m->headers, "Content-Type", "application/json");
+    return add_json(
+        m,
+        json_pack(
+            "{s:s,s:s,s:I,s:s,s:s,s:[{s:i,s:o,s:n,s:s}],"
+            "s:{s:I,s:I,s:I}}",
+            "id", t->id, "object", "chat.completion", "created", t->created,
+            "model", t->model, "system_fingerprint", "chatseal-mock", "choices",
+            "index", 0, "message", msg, "logprobs", "finish_reason",
+            t->tool_name ? "tool_calls" : "stop", "usage", "prompt_tokens",
+            t->prompt_tokens, "completion_tokens", (json_int_t)(words + 1),
+            "total_tokens", (json_int_t)((size_t)t->prompt_tokens + words + 1)),
+        0);
+}
+
+/* A streamed tool call: the call's head, then its arguments in three
+ * fragments split at UTF-8 boundaries. */
+static int stream_tool_call(cs_mock_reply *m, const mock_turn *t)
+{
+    int rc = add_json(
+        m,
+        chunk(t->id, t->created, t->model,
+              json_pack("{s:s,s:n,s:[{s:i,s:s,s:s,s:{s:s,s:s}}]}", "role",
+                        "assistant", "content", "tool_calls", "index", 0, "id",
+                        t->call_id, "type", "function", "function", "name",
+                        t->tool_name, "arguments", ""),
+              NULL),
+        1);
+    size_t alen = strlen(t->args), start = 0;
+    for (int k = 1; k <= 3; k++) {
+        size_t end = k == 3 ? alen : alen * (size_t)k / 3;
+        while (end < alen && ((unsigned char)t->args[end] & 0xC0) == 0x80)
+            end++;
+        if (end <= start)
+            continue;
+        json_t *frag = json_stringn(t->args + start, end - start);
         rc |=
             add_json(m,
-                     json_pack("{s:s,s:s,s:I,s:s,s:s,s:[],s:{s:I,s:I,s:I}}",
-                               "id", id, "object", "chat.completion.chunk",
-                               "created", created, "model", model,
-                               "system_fingerprint", "chatseal-mock", "choices",
-                               "usage", "prompt_tokens", (json_int_t)(len / 4),
-                               "completion_tokens", (json_int_t)words,
-                               "total_tokens", (json_int_t)(len / 4 + words)),
+                     chunk(t->id, t->created, t->model,
+                           json_pack("{s:[{s:i,s:{s:o}}]}", "tool_calls",
+                                     "index", 0, "function", "arguments", frag),
+                           NULL),
                      1);
+        start = end;
+    }
+    return rc;
+}
+
+/* Streamed text: a role chunk, then one chunk per word.  *words: how many. */
+static int stream_text(cs_mock_reply *m, const mock_turn *t, size_t *words)
+{
+    int rc = add_json(
+        m,
+        chunk(t->id, t->created, t->model,
+              json_pack("{s:s,s:s}", "role", "assistant", "content", ""), NULL),
+        1);
+    const char *p = t->text;
+    while (*p) {
+        const char *e = strchr(p, ' ');
+        e = e ? e + 1 : p + strlen(p);
+        rc |= add_json(m,
+                       chunk(t->id, t->created, t->model,
+                             json_pack("{s:s%}", "content", p, (size_t)(e - p)),
+                             NULL),
+                       1);
+        (*words)++;
+        p = e;
+    }
+    return rc;
+}
+
+/* The reply as an SSE stream of chat.completion.chunk events: content or a
+ * tool call, the finish chunk, the usage chunk if asked for, [DONE]. */
+static int reply_stream(cs_mock_reply *m, const mock_turn *t)
+{
+    cs_headers_set(&m->headers, "Content-Type", "text/event-stream");
+    cs_headers_set(&m->headers, "Cache-Control", "no-cache");
+    size_t words = 0;
+    int rc;
+    if (t->tool_name) {
+        rc = stream_tool_call(m, t);
+        words = 3;
+    } else {
+        rc = stream_text(m, t, &words);
+    }
+    rc |= add_json(m,
+                   chunk(t->id, t->created, t->model, json_object(),
+                         t->tool_name ? "tool_calls" : "stop"),
+                   1);
+    if (t->usage)
+        rc |= add_json(
+            m,
+            json_pack("{s:s,s:s,s:I,s:s,s:s,s:[],s:{s:I,s:I,s:I}}", "id", t->id,
+                      "object", "chat.completion.chunk", "created", t->created,
+                      "model", t->model, "system_fingerprint", "chatseal-mock",
+                      "choices", "usage", "prompt_tokens", t->prompt_tokens,
+                      "completion_tokens", (json_int_t)words, "total_tokens",
+                      (json_int_t)((size_t)t->prompt_tokens + words)),
+            1);
     char *done = strdup("data: [DONE]\n\n");
     rc |= done ? add_part(m, done, strlen(done)) : -1;
-    json_decref(req);
     return rc ? -1 : 0;
+}
+
+static int chat_reply(cs_mock_reply *m, const char *body, size_t len)
+{
+    json_error_t jerr;
+    json_t *req =
+        json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr);
+    json_t *msgs = json_object_get(req, "messages");
+    if (!json_is_array(msgs)) {
+        json_decref(req);
+        return error_reply(m, 400, "the mock model needs a messages array");
+    }
+    mock_turn *t = calloc(1, sizeof *t);
+    if (!t) {
+        json_decref(req);
+        return -1;
+    }
+    read_turn(t, req, msgs, body, len);
+    m->status = 200;
+    int rc = t->stream ? reply_stream(m, t) : reply_whole(m, t);
+    free(t);
+    json_decref(req);
+    return rc;
 }
 
 cs_mock_reply *cs_mock_reply_build(cs_gw *gw, const char *method,

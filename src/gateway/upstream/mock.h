@@ -9,7 +9,7 @@
 #include "gw.h"
 #include "core/http.h"
 
-/* A whole reply, played by upstream.c: head, then each part --mock-delay
+/* A whole reply, played by mock_upstream.c: head, then each part --mock-delay
  * apart (for a stream, each part is one SSE event). */
 typedef struct cs_mock_reply {
     int status;

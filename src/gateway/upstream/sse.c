@@ -11,40 +11,31 @@
  */
 #include "upstream/sse.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-void cs_sse_init(cs_sse *p, size_t max_event)
+#include <event2/buffer.h>
+
+int cs_sse_init(cs_sse *p, size_t max_event)
 {
     memset(p, 0, sizeof *p);
     p->max = max_event;
+    p->buf = evbuffer_new();
+    p->data = evbuffer_new();
+    return p->buf && p->data ? 0 : -1;
 }
 
 void cs_sse_free(cs_sse *p)
 {
-    free(p->buf);
-    free(p->data);
+    if (p->buf)
+        evbuffer_free(p->buf);
+    if (p->data)
+        evbuffer_free(p->data);
     memset(p, 0, sizeof *p);
 }
 
 size_t cs_sse_pending(const cs_sse *p)
 {
-    return p->len;
-}
-
-static int grow(char **buf, size_t *cap, size_t need)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 1024;
-    while (c < need)
-        c *= 2;
-    char *b = realloc(*buf, c);
-    if (!b)
-        return -1;
-    *buf = b;
-    *cap = c;
-    return 0;
+    return p->buf ? evbuffer_get_length(p->buf) : 0;
 }
 
 static int field(cs_sse *p, const char *l, size_t n)
@@ -60,13 +51,9 @@ static int field(cs_sse *p, const char *l, size_t n)
         vl--;
     }
     if (fl == 4 && !memcmp(l, "data", 4)) {
-        if (grow(&p->data, &p->dcap, p->dlen + vl + 2) != 0)
+        if ((p->has_data && evbuffer_add(p->data, "\n", 1) != 0) ||
+            evbuffer_add(p->data, v, vl) != 0)
             return -1;
-        if (p->has_data)
-            p->data[p->dlen++] = '\n';
-        memcpy(p->data + p->dlen, v, vl);
-        p->dlen += vl;
-        p->data[p->dlen] = '\0';
         p->has_data = 1;
     } else if (fl == 5 && !memcmp(l, "event", 5)) {
         size_t k = vl < sizeof p->event - 1 ? vl : sizeof p->event - 1;
@@ -76,52 +63,58 @@ static int field(cs_sse *p, const char *l, size_t n)
     return 0;
 }
 
+/* The event that ends at offset `next` of buf is complete: hand it over and
+ * start the next one.  Returns fn's answer (non-zero: stop), or -1. */
+static int emit(cs_sse *p, const char *buf, size_t next, cs_sse_fn fn,
+                void *ctx)
+{
+    size_t dlen = evbuffer_get_length(p->data);
+    /* NUL-terminated for the callback; the NUL is not counted */
+    if (evbuffer_add(p->data, "", 1) != 0)
+        return -1;
+    const char *data = (const char *)evbuffer_pullup(p->data, -1);
+    if (!data)
+        return -1;
+    int stop = fn(ctx, buf, next, p->event, data, dlen, p->has_data);
+    evbuffer_drain(p->data, dlen + 1);
+    evbuffer_drain(p->buf, next);
+    p->scan = 0;
+    p->has_data = 0;
+    p->event[0] = '\0';
+    return stop;
+}
+
 int cs_sse_feed(cs_sse *p, const char *bytes, size_t n, cs_sse_fn fn, void *ctx)
 {
-    if (grow(&p->buf, &p->cap, p->len + n + 1) != 0)
+    if (evbuffer_add(p->buf, bytes, n) != 0)
         return -1;
-    memcpy(p->buf + p->len, bytes, n);
-    p->len += n;
     for (;;) {
+        size_t len = evbuffer_get_length(p->buf);
+        /* one contiguous block: a no-op unless the event spans pieces */
+        const char *buf = (const char *)evbuffer_pullup(p->buf, -1);
+        if (!buf)
+            break; /* empty */
         size_t i = p->scan;
-        while (i < p->len && p->buf[i] != '\n' && p->buf[i] != '\r')
+        while (i < len && buf[i] != '\n' && buf[i] != '\r')
             i++;
-        if (i >= p->len)
+        if (i >= len)
             break;
         size_t eol = 1;
-        if (p->buf[i] == '\r') {
-            if (i + 1 >= p->len)
+        if (buf[i] == '\r') {
+            if (i + 1 >= len)
                 break; /* a CR last: wait for a possible LF */
-            if (p->buf[i + 1] == '\n')
+            if (buf[i + 1] == '\n')
                 eol = 2;
         }
-        const char *line = p->buf + p->scan;
-        size_t ll = i - p->scan;
         size_t next = i + eol;
-        if (ll == 0) {
-            /* end of the event */
-            if (!p->data) {
-                if (grow(&p->data, &p->dcap, 1) != 0)
-                    return -1;
-                p->data[0] = '\0';
-            }
-            int stop =
-                fn(ctx, p->buf, next, p->event, p->data, p->dlen, p->has_data);
-            memmove(p->buf, p->buf + next, p->len - next);
-            p->len -= next;
-            p->scan = 0;
-            p->dlen = 0;
-            if (p->data)
-                p->data[0] = '\0';
-            p->has_data = 0;
-            p->event[0] = '\0';
-            if (stop)
+        if (i == p->scan) { /* an empty line ends the event */
+            if (emit(p, buf, next, fn, ctx) != 0)
                 return -1;
             continue;
         }
-        if (field(p, line, ll) != 0)
+        if (field(p, buf + p->scan, i - p->scan) != 0)
             return -1;
         p->scan = next;
     }
-    return p->len > p->max ? -1 : 0;
+    return evbuffer_get_length(p->buf) > p->max ? -1 : 0;
 }

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 
+struct evbuffer;
+
 /* One complete event: `raw` is its exact bytes including the blank line that
  * ended it; `data` the joined data lines (NUL-terminated); `event` the event
  * name or "".  Return non-zero to stop parsing. */
@@ -14,16 +16,16 @@ typedef int (*cs_sse_fn)(void *ctx, const char *raw, size_t rawlen,
                          int has_data);
 
 typedef struct cs_sse {
-    char *buf; /* bytes of the event being read */
-    size_t len, cap, scan;
-    size_t max; /* longest event accepted */
-    char *data;
-    size_t dlen, dcap;
+    struct evbuffer *buf;  /* bytes of the event being read */
+    size_t scan;           /* lines before this offset are already read */
+    size_t max;            /* longest event accepted */
+    struct evbuffer *data; /* the event's data lines joined so far */
     int has_data;
     char event[64];
 } cs_sse;
 
-void cs_sse_init(cs_sse *p, size_t max_event);
+/* 0, or -1 if out of memory (then cs_sse_free is still safe). */
+int cs_sse_init(cs_sse *p, size_t max_event);
 void cs_sse_free(cs_sse *p);
 /* 0, or -1 when an event exceeds the limit, memory runs out, or fn asked to
  * stop. */
