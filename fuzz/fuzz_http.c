@@ -1,5 +1,5 @@
 /*
- * fuzz_http.c -- the gateway's HTTP/1.x reader (src/gateway/http.c) under
+ * fuzz_http.c -- the gateway's HTTP/1.x reader (src/gateway/core/http.c) under
  * libFuzzer.
  *
  * A proxy's parser is where request smuggling lives, so besides "no crash,
@@ -23,7 +23,7 @@
 
 #include <event2/buffer.h>
 
-#include "http.h"
+#include "core/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

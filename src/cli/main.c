@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "serve.h"
+#include "ops/serve.h"
 
 static const struct cs_command commands[] = {
     {NULL, "keygen", CS_O_KID, 0, cs_cmd_keygen, cs_help_keygen},

@@ -1,0 +1,104 @@
+/*
+ * router.c -- maps a request path to its handler, and answers the two
+ * operational endpoints itself.
+ *
+ *   /v1/chat/completions   chat.c      verify, forward, sign
+ *   /v1/models[/...]       chat.c      passed through (or the mock's list)
+ *   /v1/chatseal/...       sidecar.c   sign/verify for app servers
+ *   /healthz               here        200 {"status":"ok",...}; while
+ *                                      draining the server answers 503, so a
+ *                                      load balancer stops sending traffic
+ *   /metrics               here        Prometheus text (metrics.c)
+ *   / and /NAME.EXT        static.c    the chat page, with --ui only
+ *
+ * Anything else is 404 not_found, as JSON: the gateway proxies only the
+ * endpoints whose integrity it can vouch for (an unsigned completions or
+ * responses API would be a bypass).  Paths are compared exactly; no
+ * percent-decoding, so "/v1/chat%2Fcompletions" is simply not found.
+ */
+#include "api/router.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "api/chat.h"
+#include "core/cors.h"
+#include "ops/metrics.h"
+#include "api/sidecar.h"
+#include "core/static.h"
+
+static int get_or_head(cs_req *r)
+{
+    if (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD"))
+        return 1;
+    cs_req_header(r, "Allow", "GET, HEAD");
+    cs_req_error(r, CHATSEAL_E_METHOD_NOT_ALLOWED, NULL);
+    return 0;
+}
+
+static void healthz(cs_req *r)
+{
+    r->endpoint = "healthz";
+    if (!get_or_head(r))
+        return;
+    json_t *o = json_pack(
+        "{s:s,s:s,s:s,s:I}", "status", "ok", "version", CHATSEAL_VERSION_STRING,
+        "kid", chatseal_keyring_signing_kid(r->gw->ring), "open_streams",
+        (json_int_t)(r->gw->metrics ? cs_metrics_open_streams(r->gw->metrics)
+                                    : 0));
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(o);
+    if (!s) {
+        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
+        return;
+    }
+    cs_req_header(r, "Cache-Control", "no-store");
+    cs_req_reply(r, 200, "application/json", s, strlen(s));
+    free(s);
+}
+
+static void metrics(cs_req *r)
+{
+    r->endpoint = "metrics";
+    if (!get_or_head(r))
+        return;
+    struct evbuffer *b = evbuffer_new();
+    if (!b) {
+        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
+        return;
+    }
+    cs_metrics_render(r->gw->metrics, b);
+    cs_req_header(r, "Cache-Control", "no-store");
+    cs_req_reply_buffer(r, 200, "text/plain; version=0.0.4; charset=utf-8", b);
+    evbuffer_free(b);
+}
+
+void cs_route(cs_req *r, void *arg)
+{
+    (void)arg;
+    const char *p = r->path;
+    if (!strcmp(r->method, "OPTIONS") && cs_cors_preflight(r))
+        return;
+    if (!strcmp(p, "/v1/chat/completions")) {
+        cs_chat_handle(r);
+    } else if (!strcmp(p, "/v1/models") || !strncmp(p, "/v1/models/", 11)) {
+        cs_models_handle(r);
+    } else if (!strncmp(p, CS_SIDECAR_PREFIX, strlen(CS_SIDECAR_PREFIX))) {
+        cs_sidecar_handle(r);
+    } else if (!strcmp(p, "/healthz")) {
+        healthz(r);
+    } else if (!strcmp(p, "/metrics")) {
+        metrics(r);
+    } else if (r->gw->cfg.ui && strchr(p + 1, '/') == NULL) {
+        cs_static_handle(r);
+    } else {
+        r->endpoint = "other";
+        cs_req_error(r, CHATSEAL_E_NOT_FOUND,
+                     !strcmp(p, "/") ? "no page here: start chatseal serve "
+                                       "with --ui DIR for the chat page"
+                                     : "no such endpoint");
+    }
+}

@@ -1,0 +1,115 @@
+/*
+ * errors.c -- one table from chatseal_error to HTTP status.
+ *
+ * The split the gateway promises (docs/GATEWAY.md): a request that cannot be
+ * read (JSON, message shape, token syntax) is 400; a request that can be read
+ * but is not backed by a valid signature is 403; size limits are 413 (431 for
+ * the head, decided by the server); the gateway's own and the upstream's
+ * failures are 5xx.  The body is always OpenAI-shaped so that OpenAI client
+ * libraries surface it as an APIError with `code` set to the stable name.
+ */
+#include "core/errors.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+int cs_error_status(chatseal_error e)
+{
+    switch (e) {
+    case CHATSEAL_OK:
+        return 200;
+    case CHATSEAL_E_INVALID_ARGUMENT:
+    case CHATSEAL_E_MALFORMED_JSON:
+    case CHATSEAL_E_DUPLICATE_KEY:
+    case CHATSEAL_E_INVALID_UTF8:
+    case CHATSEAL_E_LONE_SURROGATE:
+    case CHATSEAL_E_CONTROL_CHARACTER:
+    case CHATSEAL_E_TOO_DEEP:
+    case CHATSEAL_E_INVALID_NUMBER:
+    case CHATSEAL_E_TRAILING_DATA:
+    case CHATSEAL_E_INVALID_MESSAGE:
+    case CHATSEAL_E_INVALID_REQUEST:
+    case CHATSEAL_E_MALFORMED_TOKEN:
+    case CHATSEAL_E_UNSUPPORTED_VERSION:
+        return 400;
+    case CHATSEAL_E_TOO_LARGE:
+    case CHATSEAL_E_TOO_MANY_MESSAGES:
+        return 413;
+    case CHATSEAL_E_MISSING_SIGNATURE:
+    case CHATSEAL_E_WRONG_TOKEN_TYPE:
+    case CHATSEAL_E_UNKNOWN_KEY:
+    case CHATSEAL_E_EXPIRED:
+    case CHATSEAL_E_NOT_YET_VALID:
+    case CHATSEAL_E_BINDING_MISMATCH:
+    case CHATSEAL_E_INVALID_SIGNATURE:
+    case CHATSEAL_E_CONTENT_CHANGED:
+    case CHATSEAL_E_ROLE_CHANGED:
+    case CHATSEAL_E_MESSAGE_INSERTED:
+    case CHATSEAL_E_MESSAGE_DELETED:
+    case CHATSEAL_E_TRUNCATED:
+    case CHATSEAL_E_REORDERED:
+    case CHATSEAL_E_COUNT_MISMATCH:
+    case CHATSEAL_E_ROLE_NOT_ALLOWED:
+    case CHATSEAL_E_STALE_TOKEN:
+        return 403;
+    case CHATSEAL_E_NOT_FOUND:
+        return 404;
+    case CHATSEAL_E_METHOD_NOT_ALLOWED:
+        return 405;
+    case CHATSEAL_E_UNSUPPORTED_MEDIA:
+        return 415;
+    case CHATSEAL_E_TIMEOUT:
+        return 408;
+    case CHATSEAL_E_OVERLOADED:
+    case CHATSEAL_E_SHUTTING_DOWN:
+    case CHATSEAL_E_NO_KEY:
+        return 503;
+    case CHATSEAL_E_UPSTREAM_UNAVAILABLE:
+    case CHATSEAL_E_UPSTREAM_ERROR:
+        return 502;
+    case CHATSEAL_E_UPSTREAM_TIMEOUT:
+        return 504;
+    default:
+        return 500;
+    }
+}
+
+const char *cs_error_type(chatseal_error e)
+{
+    int s = cs_error_status(e);
+    if (s == 403)
+        return "integrity_error";
+    if (s == 502 || s == 504)
+        return "upstream_error";
+    if (s >= 500)
+        return "server_error";
+    return "invalid_request_error";
+}
+
+char *cs_error_json(chatseal_error e, const char *message, const char *extra)
+{
+    json_t *err = json_object();
+    json_t *root = json_object();
+    if (!err || !root) {
+        json_decref(err);
+        json_decref(root);
+        return NULL;
+    }
+    if (extra) {
+        json_t *x = json_loads(extra, 0, NULL);
+        if (json_is_object(x))
+            json_object_update(err, x);
+        json_decref(x);
+    }
+    json_object_set_new(err, "message",
+                        json_string(message ? message : chatseal_strerror(e)));
+    json_object_set_new(err, "type", json_string(cs_error_type(e)));
+    json_object_set_new(err, "param", json_null());
+    json_object_set_new(err, "code", json_string(chatseal_error_name(e)));
+    json_object_set_new(root, "error", err);
+    char *out = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return out;
+}
