@@ -108,7 +108,6 @@ static void cs_conv_clear_members(chatseal_conv *conv)
 {
     for (size_t i = 0; i < conv->nmembers; i++) {
         free(conv->members[i].name);
-        free(conv->members[i].str);
     }
     free(conv->members);
     conv->members = NULL;
@@ -175,10 +174,13 @@ chatseal_error chatseal_conv_parse(const char *json, size_t len,
                                    const chatseal_limits *limits,
                                    chatseal_conv **out)
 {
-    if (!out || (!json && len))
+    if (!out)
         return CHATSEAL_E_INVALID_ARGUMENT;
     *out = NULL;
-    chatseal_conv *conv = cs_conv_new(limits);
+    chatseal_limits lim; /* the caller's, at this library's size */
+    if ((!json && len) || cs_limits_read(limits, &lim))
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    chatseal_conv *conv = cs_conv_new(&lim);
     cs_fc *fc = cs_fc_new();
     chatseal_error e = CHATSEAL_E_NO_MEMORY;
     if (conv && fc) {
@@ -326,8 +328,8 @@ chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
     return ok ? CHATSEAL_OK : CHATSEAL_E_CRYPTO;
 }
 
-static struct cs_member *cs_conv_member(const chatseal_conv *conv,
-                                        const char *key)
+static const struct cs_member *cs_conv_member(const chatseal_conv *conv,
+                                              const char *key)
 {
     for (size_t i = 0; conv && key && i < conv->nmembers; i++)
         if (strcmp(conv->members[i].name, key) == 0 &&
@@ -341,12 +343,13 @@ static int cs_hex(char c)
     return c <= '9' ? c - '0' : c - 'a' + 10; /* canonical hex is lowercase */
 }
 
-/* Decodes a string in RFC 8785 form (only \" \\ \b \f \n \r \t \u00xx). */
-static char *cs_canon_string(const char *s, size_t n)
+/* Decodes a string in RFC 8785 form (only \" \\ \b \f \n \r \t \u00xx).
+ * *res stays NULL when it holds U+0000 (a C string cannot carry it). */
+static chatseal_error cs_canon_string(const char *s, size_t n, char **res)
 {
     char *out = malloc(n + 1), *o = out;
     if (!out)
-        return NULL;
+        return CHATSEAL_E_NO_MEMORY;
     for (size_t i = 1; i + 1 < n; i++) {
         char c = s[i];
         if (c != '\\') {
@@ -381,24 +384,29 @@ static char *cs_canon_string(const char *s, size_t n)
     *o = '\0';
     if ((size_t)(o - out) != strlen(out)) { /* holds U+0000: not usable */
         free(out);
-        return NULL;
+        return CHATSEAL_OK;
     }
-    return out;
+    *res = out;
+    return CHATSEAL_OK;
 }
 
-const char *chatseal_conv_get_string(const chatseal_conv *conv, const char *key)
+chatseal_error chatseal_conv_get_string(const chatseal_conv *conv,
+                                        const char *key, char **out)
 {
-    struct cs_member *m = cs_conv_member(conv, key);
+    if (!out)
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    *out = NULL;
+    const struct cs_member *m = cs_conv_member(conv, key);
     if (!m || m->len < 2 || conv->canon[m->off] != '"')
-        return NULL;
-    if (!m->str)
-        m->str = cs_canon_string(conv->canon + m->off, m->len);
-    return m->str;
+        return CHATSEAL_OK;
+    /* a fresh copy each call: a const conv is never written, so several
+     * threads may read one */
+    return cs_canon_string(conv->canon + m->off, m->len, out);
 }
 
 int chatseal_conv_get_bool(const chatseal_conv *conv, const char *key)
 {
-    struct cs_member *m = cs_conv_member(conv, key);
+    const struct cs_member *m = cs_conv_member(conv, key);
     return m && m->len == 4 && memcmp(conv->canon + m->off, "true", 4) == 0;
 }
 
