@@ -203,14 +203,6 @@ chatseal_error cs_token_header_canonical(const uint8_t *header, size_t len);
  * cs_token_clear frees.  tokhdr.c. */
 chatseal_error cs_token_header_read(const uint8_t *header, size_t len,
                                     cs_token *t);
-/* The same contract, read with jansson: the reference the tests and fuzzers
- * hold cs_token_header_read to.  tokhdr_reference.c, linked into the static
- * (test) library only, never into the shipped shared library. */
-chatseal_error cs_token_header_read_reference(const uint8_t *header, size_t len,
-                                              cs_token *t);
-/* 1 when a and b hold the same header fields (tests only). */
-int cs_token_fields_equal(const cs_token *a, const cs_token *b);
-
 /* What goes in a new header. */
 typedef struct cs_header_in {
     const char *typ;
