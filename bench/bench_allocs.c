@@ -174,9 +174,8 @@ static unsigned long long total(void)
 int main(int argc, char **argv)
 {
     chatseal_keyring *ring = NULL;
-    chatseal_options opt;
+    chatseal_options opt = CHATSEAL_OPTIONS_INIT;
     int i, r, w;
-    memset(&opt, 0, sizeof opt);
     opt.now = NOW;
     dl_iterate_phdr(add_object, NULL);
     check(chatseal_keyring_parse(KEYS, sizeof KEYS - 1, &ring), "keyring");

@@ -340,6 +340,7 @@ static void setup(struct ctx *c)
     e = chatseal_keyring_parse(KEYS, sizeof KEYS - 1, &c->ring);
     if (e)
         die("keyring", e);
+    c->opt = (chatseal_options)CHATSEAL_OPTIONS_INIT;
     c->opt.now = NOW;
     c->md = EVP_MD_CTX_new();
     c->sha = EVP_MD_fetch(NULL, "SHA256", NULL);

@@ -72,7 +72,7 @@ int main(void)
         return fail("key ring", err);
 
     /* Sign: bound to this conversation, valid for a day. */
-    chatseal_options opt = {0};
+    chatseal_options opt = CHATSEAL_OPTIONS_INIT;
     opt.conversation_id = "conv-42";
     opt.ttl = 86400;
     chatseal_conv *conv = NULL;

@@ -20,12 +20,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static chatseal_keyring *ring;
     if (!ring && chatseal_keyring_parse(KEYS, sizeof KEYS - 1, &ring))
         abort();
-    chatseal_limits lim = {100, 32};
+    chatseal_limits lim = CHATSEAL_LIMITS_INIT;
+    lim.max_messages = 100;
+    lim.max_depth = 32;
     chatseal_conv *conv = NULL;
     if (chatseal_conv_parse((const char *)data, size, &lim, &conv) !=
         CHATSEAL_OK)
         return 0;
-    chatseal_options o = {0};
+    chatseal_options o = CHATSEAL_OPTIONS_INIT;
     o.now = 1767225600;
     char *tok = NULL;
     size_t n = chatseal_conv_count(conv);

@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             chatseal_conv_parse(CONV, sizeof CONV - 1, NULL, &conv) !=
                 CHATSEAL_OK)
             abort();
-        chatseal_options o = {0};
+        chatseal_options o = CHATSEAL_OPTIONS_INIT;
         o.now = 1767225600;
         if (chatseal_sign(ring, conv, chatseal_conv_count(conv), &o, &good) !=
             CHATSEAL_OK)
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     chatseal_report *rep = NULL;
     if (chatseal_report_new(&rep) != CHATSEAL_OK)
         abort();
-    chatseal_options o = {0};
+    chatseal_options o = CHATSEAL_OPTIONS_INIT;
     o.now = 1767225600;
     o.tail_roles = "user,tool";
     chatseal_error e = chatseal_verify(ring, conv, tok, &o, rep);

@@ -31,6 +31,7 @@
 
 #include "fastcanon.h"
 #include "internal.h"
+#include "tokhdr_ref.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,14 +16,32 @@
  *     was altered (content, role, insertion, deletion, reordering, truncation).
  *   - Signed state and sealed (AES-256-GCM) state use the same token layout.
  *
- * API conventions (libsodium style):
- *   - every function is chatseal_thing_verb(); every type is opaque;
- *   - every call returns a chatseal_error; CHATSEAL_OK (0) means success;
- *   - every verify carries warn_unused_result: ignoring it is a compile error
- *     under -Werror;
- *   - strings the library allocates are released with chatseal_free();
+ * API conventions:
+ *   - every public name starts with chatseal_ (functions, types) or
+ *     CHATSEAL_ (macros, enum values).  Calls on one kind of object are
+ *     chatseal_<object>_<action>() (chatseal_conv_parse, chatseal_report_free);
+ *     calls that act on the library as a whole are chatseal_<action>()
+ *     (chatseal_sign, chatseal_verify, chatseal_canonicalize);
+ *   - the objects (chatseal_keyring, chatseal_conv, chatseal_report) are
+ *     opaque.  The two parameter structs (chatseal_options, chatseal_limits)
+ *     are public and extensible: each starts with a `size` member that the
+ *     caller sets with CHATSEAL_OPTIONS_INIT / CHATSEAL_LIMITS_INIT, and the
+ *     library reads only the members that fit in that size (see "options");
+ *   - a call that can fail returns a chatseal_error, CHATSEAL_OK (0) meaning
+ *     success, and clears its out-parameters first.  Getters that cannot fail
+ *     (counts, names, report fields) return the value itself and say what
+ *     they return for NULL or out-of-range arguments;
+ *   - every call that signs, verifies or allocates carries warn_unused_result:
+ *     ignoring its result is a compile error under -Werror;
+ *   - a string or buffer returned through a `char **` out-parameter belongs
+ *     to the caller and is released with chatseal_free() (chatseal_free_secret
+ *     for key material).  A `const char *` return points into the object it
+ *     came from; each such getter states how long the pointer stays valid;
  *   - a chatseal_keyring is immutable once built and may be shared by any
- *     number of threads; nothing else is shared; there is no global state.
+ *     number of threads.  A chatseal_conv or chatseal_report may be read
+ *     through const calls from several threads at once (no const call writes
+ *     to its object), but a call taking a non-const pointer needs it alone.
+ *     There is no global state.
  */
 #ifndef CHATSEAL_H
 #define CHATSEAL_H
@@ -45,7 +63,16 @@ extern "C" {
 
 /* ---------------------------------------------------------------- sizes -- */
 
+/* Version of this header.  chatseal_version() gives the library's, which
+ * differs when a program runs against a newer shared library than it was
+ * built with.  CHATSEAL_VERSION_NUMBER is 0xMMmmpp (major, minor, patch). */
+#define CHATSEAL_VERSION_MAJOR 0
+#define CHATSEAL_VERSION_MINOR 1
+#define CHATSEAL_VERSION_PATCH 0
 #define CHATSEAL_VERSION_STRING "0.1.0"
+#define CHATSEAL_VERSION_NUMBER                                                \
+    ((CHATSEAL_VERSION_MAJOR << 16) | (CHATSEAL_VERSION_MINOR << 8) |          \
+     CHATSEAL_VERSION_PATCH)
 #define CHATSEAL_FORMAT_VERSION 2     /* "v" of conv and msg tokens      */
 #define CHATSEAL_TOKEN_PREFIX "cs1."  /* every token starts with this    */
 #define CHATSEAL_KEYBYTES_MIN 32      /* shortest key accepted           */
@@ -134,9 +161,16 @@ typedef enum chatseal_error {
     CHATSEAL_E_SHUTTING_DOWN = 88     /* shutting_down */
 } chatseal_error;
 
-/* Stable snake_case name ("invalid_signature"); "unknown_error" if unknown. */
+/* The library's version string, "MAJOR.MINOR.PATCH" (static storage). */
+CHATSEAL_EXPORT const char *chatseal_version(void);
+/* The library's CHATSEAL_VERSION_NUMBER. */
+CHATSEAL_EXPORT unsigned long chatseal_version_number(void);
+
+/* Stable snake_case name ("invalid_signature"); "unknown_error" if unknown.
+ * Static storage: never freed, valid for the life of the program. */
 CHATSEAL_EXPORT const char *chatseal_error_name(chatseal_error err);
-/* One sentence of English for people; never contains key material. */
+/* One sentence of English for people; never contains key material.  Static
+ * storage, like chatseal_error_name. */
 CHATSEAL_EXPORT const char *chatseal_strerror(chatseal_error err);
 /* Reverse of chatseal_error_name; CHATSEAL_E_INVALID_ARGUMENT if unknown. */
 CHATSEAL_EXPORT chatseal_error chatseal_error_from_name(const char *name);
@@ -187,9 +221,11 @@ chatseal_keyring_load_env(chatseal_keyring **out);
  * digits.  For development only: tokens die with the process. */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
 chatseal_keyring_ephemeral(chatseal_keyring **out);
-/* Key id of the signing key (the last one).  Never NULL for a valid ring. */
+/* Key id of the signing key (the last one).  Never NULL for a valid ring;
+ * NULL for ring NULL.  Owned by ring: valid until chatseal_keyring_free. */
 CHATSEAL_EXPORT const char *
 chatseal_keyring_signing_kid(const chatseal_keyring *ring);
+/* Number of keys in the ring; 0 for NULL. */
 CHATSEAL_EXPORT size_t chatseal_keyring_size(const chatseal_keyring *ring);
 /* Zeroizes every key byte, then frees.  NULL is fine. */
 CHATSEAL_EXPORT void chatseal_keyring_free(chatseal_keyring *ring);
@@ -210,10 +246,27 @@ CHATSEAL_EXPORT void chatseal_free_secret(char *p);
 #define CHATSEAL_ASSISTANT_ONLY 0x2u
 
 /*
- * Options for sign and verify.  A zeroed struct (or NULL) means defaults:
- * no binding, no purpose, no expiry, current time, exact verification.
+ * Options for sign and verify.  Declare one with CHATSEAL_OPTIONS_INIT, then
+ * set what you need:
+ *
+ *     chatseal_options opt = CHATSEAL_OPTIONS_INIT;
+ *     opt.ttl = 3600;
+ *
+ * Passing NULL instead means all defaults: no binding, no purpose, no
+ * expiry, current time, exact verification.
+ *
+ * Growing without breaking the ABI: `size` is sizeof(chatseal_options) as the
+ * caller's header saw it.  New members are only ever appended, and the
+ * library reads only the members that lie within `size`; a member a caller's
+ * header did not have keeps its default.  The library refuses
+ * (CHATSEAL_E_INVALID_ARGUMENT) a size smaller than the first version of the
+ * struct -- in particular 0, a struct that was zeroed but never initialized --
+ * and a size larger than its own whose extra bytes are not all zero: a newer
+ * caller that set a member this library does not know is told so instead of
+ * having it ignored.
  */
 typedef struct chatseal_options {
+    size_t size;                 /* set by CHATSEAL_OPTIONS_INIT */
     const char *conversation_id; /* bound into the MAC, not transmitted */
     const char *principal;       /* bound into the MAC, not transmitted */
     const char *purpose;         /* transmitted in the header and bound */
@@ -231,14 +284,29 @@ typedef struct chatseal_options {
     const char *fresh_roles;
 } chatseal_options;
 
+#define CHATSEAL_OPTIONS_INIT                                                  \
+    {                                                                          \
+        .size = sizeof(chatseal_options)                                       \
+    }
+
 /* -------------------------------------------------------- conversation -- */
 
 typedef struct chatseal_conv chatseal_conv;
 
+/*
+ * Limits for chatseal_conv_parse.  Declare with CHATSEAL_LIMITS_INIT; the
+ * `size` rules are those of chatseal_options.  NULL means all defaults.
+ */
 typedef struct chatseal_limits {
+    size_t size;         /* set by CHATSEAL_LIMITS_INIT */
     size_t max_messages; /* 0 = CHATSEAL_MAX_MESSAGES_DEFAULT */
     size_t max_depth;    /* 0 = CHATSEAL_MAX_DEPTH_DEFAULT */
 } chatseal_limits;
+
+#define CHATSEAL_LIMITS_INIT                                                   \
+    {                                                                          \
+        .size = sizeof(chatseal_limits)                                        \
+    }
 
 /*
  * Parses a conversation: a JSON array of message objects, or an object with a
@@ -250,25 +318,33 @@ typedef struct chatseal_limits {
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
 chatseal_conv_parse(const char *json, size_t len, const chatseal_limits *limits,
                     chatseal_conv **out);
-/* Appends one message (a JSON object text), e.g. the model's reply. */
+/* Appends one message (a JSON object text), e.g. the model's reply.  This
+ * may move the conversation's storage: every pointer chatseal_conv_role
+ * returned before is invalid afterwards (so after chatseal_extend, which
+ * appends). */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
 chatseal_conv_append(chatseal_conv *conv, const char *msg_json, size_t len);
+/* Number of messages; 0 for NULL. */
 CHATSEAL_EXPORT size_t chatseal_conv_count(const chatseal_conv *conv);
-/* Role of message i (NUL-terminated, owned by conv), NULL if i is out of range.
- */
+/* Role of message i (NUL-terminated), NULL if i is out of range.  Owned by
+ * conv: valid until the next chatseal_conv_append or chatseal_extend on conv,
+ * or chatseal_conv_free, whichever comes first.  Copy it to keep it. */
 CHATSEAL_EXPORT const char *chatseal_conv_role(const chatseal_conv *conv,
                                                size_t i);
 /* SHA-256 of message i's canonical JSON (FORMAT.md "message digest"). */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_conv_digest(
     const chatseal_conv *conv, size_t i, uint8_t digest[CHATSEAL_DIGESTBYTES]);
 /*
- * When the input was an object: its string member `key` (NUL-terminated,
- * owned by conv) or NULL if absent or not a string.  Used for the
- * "chatseal_token" body field.
+ * When the input was an object: a copy of its top-level string member `key`,
+ * decoded and NUL-terminated, in *out (the caller's, chatseal_free it).
+ * *out is NULL and the result CHATSEAL_OK when there is no such member, it is
+ * not a string, or it holds U+0000.  The gateway reads its "chatseal_token"
+ * body field this way.
  */
-CHATSEAL_EXPORT const char *chatseal_conv_get_string(const chatseal_conv *conv,
-                                                     const char *key);
-/* 1 if the top-level member `key` is JSON true, else 0 ("stream"). */
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_conv_get_string(
+    const chatseal_conv *conv, const char *key, char **out);
+/* 1 if the top-level member `key` is JSON true, else 0 (the gateway reads
+ * "stream" this way). */
 CHATSEAL_EXPORT int chatseal_conv_get_bool(const chatseal_conv *conv,
                                            const char *key);
 /*
@@ -287,6 +363,9 @@ CHATSEAL_EXPORT void chatseal_conv_free(chatseal_conv *conv);
 /*
  * What a verification found: the verdict, where, and what the token says.
  * Create one, pass it to any verify call (or pass NULL), read it, free it.
+ * A report may be reused: each verify call resets it first.  Every pointer a
+ * report getter returns is owned by the report and stays valid until the
+ * next verify call that is given this report, or chatseal_report_free.
  */
 typedef struct chatseal_report chatseal_report;
 
@@ -300,17 +379,20 @@ CHATSEAL_EXPORT int chatseal_report_chain_valid(const chatseal_report *r);
 /* Messages the token covers ("n"), or 0 if the token was not readable. */
 CHATSEAL_EXPORT size_t chatseal_report_count(const chatseal_report *r);
 /* Indices (into the presented history) whose own locator did not match;
- * returns how many, and points *indices at them (owned by r). */
+ * returns how many, and points *indices at them (owned by r; read no more
+ * than the returned count). */
 CHATSEAL_EXPORT size_t chatseal_report_tampered(const chatseal_report *r,
                                                 const size_t **indices);
 /* First index where the presented history departs from the signed one, or
  * -1 if unknown or none. */
 CHATSEAL_EXPORT long chatseal_report_index(const chatseal_report *r);
-/* Key id, issue time and expiry (0 = none) read from the token. */
+/* Key id (NULL if the token was not readable; owned by r), issue time and
+ * expiry (0 = none) read from the token. */
 CHATSEAL_EXPORT const char *chatseal_report_kid(const chatseal_report *r);
 CHATSEAL_EXPORT int64_t chatseal_report_iat(const chatseal_report *r);
 CHATSEAL_EXPORT int64_t chatseal_report_exp(const chatseal_report *r);
-/* One line of English saying what went wrong and where. */
+/* One line of English saying what went wrong and where (owned by r; "" for
+ * r NULL, never NULL). */
 CHATSEAL_EXPORT const char *chatseal_report_detail(const chatseal_report *r);
 /* The report as a JSON object: {"valid","code","detail","count",
  * "chain_valid","tampered_indices","index","kid","iat","exp"}. */
@@ -337,10 +419,11 @@ CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_verify(
     const chatseal_options *opt, chatseal_report *report);
 
 /*
- * Turn extension, H0 -> H1: verifies conv against h0 as chatseal_verify does,
+ * One turn: verifies conv against its token h0 as chatseal_verify does,
  * then appends the server's new messages (a JSON array of message objects, or
  * one message object; may be NULL) to conv and signs the whole of it.  On
- * failure nothing is signed and *h1 is NULL.  H1 is byte for byte the token
+ * failure nothing is signed and *h1 is NULL.  *h1, the new token, is byte for
+ * byte the token
  * chatseal_sign makes of the new conv, but cheaper: when the same key signs,
  * the locators of the history are taken from the verified h0.
  */
@@ -349,7 +432,9 @@ CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_extend(
     const char *new_json, size_t new_len, const chatseal_options *opt,
     char **h1, chatseal_report *report);
 
-/* One message on its own (the MessageSigner seed's sign/verify). */
+/* One message on its own, outside any conversation: its token covers exactly
+ * that message (a distinct token type, so it never verifies as a
+ * conversation token or the reverse). */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
 chatseal_message_sign(const chatseal_keyring *ring, const char *msg_json,
                       size_t len, const chatseal_options *opt, char **token);

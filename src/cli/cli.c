@@ -247,6 +247,7 @@ int cs_args_parse(const struct cs_command *cmd, int argc, char **argv,
     int only_pos = 0;
 
     memset(a, 0, sizeof *a);
+    a->opt = (chatseal_options)CHATSEAL_OPTIONS_INIT;
     /* --help wins over everything else on the line, even a bad option. */
     if (cs_wants_help(argc, argv)) {
         a->help = 1;

@@ -17,7 +17,8 @@
 static chatseal_error parse_conv(const struct cs_args *a,
                                  const struct cs_job *job, chatseal_conv **conv)
 {
-    chatseal_limits limits = {0, a->max_depth};
+    chatseal_limits limits = CHATSEAL_LIMITS_INIT;
+    limits.max_depth = a->max_depth;
     chatseal_error err =
         chatseal_conv_parse(job->input, job->input_len, &limits, conv);
 

@@ -2,9 +2,9 @@
  * canon.c -- the public RFC 8785 calls, over the fast canonicalizer.
  *
  * fastcanon.c does the work (one pass, no DOM); this file only checks
- * arguments.  The jansson-based reference.c computes the same bytes and the
- * same error codes independently; the unit and fuzz tests hold the two
- * together, and the library itself only ever runs the fast path.
+ * arguments.  The jansson-based tests/support/reference.c computes the same
+ * bytes and the same error codes independently; the unit and fuzz tests hold
+ * the two together, and the library itself only ever runs the fast path.
  */
 #include <stdlib.h>
 

@@ -154,7 +154,6 @@ static void cs_conv_clear_members(chatseal_conv *conv)
 {
     for (size_t i = 0; i < conv->nmembers; i++) {
         free(conv->members[i].name);
-        free(conv->members[i].str);
     }
     free(conv->members);
     conv->members = NULL;
@@ -221,10 +220,13 @@ chatseal_error chatseal_conv_parse(const char *json, size_t len,
                                    const chatseal_limits *limits,
                                    chatseal_conv **out)
 {
-    if (!out || (!json && len))
+    if (!out)
         return CHATSEAL_E_INVALID_ARGUMENT;
     *out = NULL;
-    chatseal_conv *conv = cs_conv_new(limits);
+    chatseal_limits lim; /* the caller's, at this library's size */
+    if ((!json && len) || cs_limits_read(limits, &lim))
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    chatseal_conv *conv = cs_conv_new(&lim);
     cs_fc *fc = cs_fc_new();
     chatseal_error e = CHATSEAL_E_NO_MEMORY;
     if (conv && fc) {
@@ -384,8 +386,8 @@ chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
     return cs_conv_chain_v(conv, n, 2, out);
 }
 
-static struct cs_member *cs_conv_member(const chatseal_conv *conv,
-                                        const char *key)
+static const struct cs_member *cs_conv_member(const chatseal_conv *conv,
+                                              const char *key)
 {
     for (size_t i = 0; conv && key && i < conv->nmembers; i++)
         if (strcmp(conv->members[i].name, key) == 0 &&
@@ -394,31 +396,43 @@ static struct cs_member *cs_conv_member(const chatseal_conv *conv,
     return NULL;
 }
 
-/* A decoded string member, NULL if it holds U+0000 (not usable as C text). */
-static char *cs_canon_string(const char *s, size_t n)
+/* Decodes a string in RFC 8785 form.  *res stays NULL when it holds U+0000
+ * (a C string cannot carry it). */
+static chatseal_error cs_canon_string(const char *s, size_t n, char **res)
 {
     char *out = NULL;
     size_t len = 0;
-    if (cs_canon_string_decode(s, n, &out, &len) != 0 || strlen(out) != len) {
+    if (cs_canon_string_decode(s, n, &out, &len) != 0) {
+        chatseal_error e =
+            out ? CHATSEAL_E_INVALID_ARGUMENT : CHATSEAL_E_NO_MEMORY;
         free(out);
-        return NULL;
+        return e;
     }
-    return out;
+    if (strlen(out) != len) {
+        free(out);
+        return CHATSEAL_OK;
+    }
+    *res = out;
+    return CHATSEAL_OK;
 }
 
-const char *chatseal_conv_get_string(const chatseal_conv *conv, const char *key)
+chatseal_error chatseal_conv_get_string(const chatseal_conv *conv,
+                                        const char *key, char **out)
 {
-    struct cs_member *m = cs_conv_member(conv, key);
+    if (!out)
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    *out = NULL;
+    const struct cs_member *m = cs_conv_member(conv, key);
     if (!m || m->len < 2 || conv->canon[m->off] != '"')
-        return NULL;
-    if (!m->str)
-        m->str = cs_canon_string(conv->canon + m->off, m->len);
-    return m->str;
+        return CHATSEAL_OK;
+    /* a fresh copy each call: a const conv is never written, so several
+     * threads may read one */
+    return cs_canon_string(conv->canon + m->off, m->len, out);
 }
 
 int chatseal_conv_get_bool(const chatseal_conv *conv, const char *key)
 {
-    struct cs_member *m = cs_conv_member(conv, key);
+    const struct cs_member *m = cs_conv_member(conv, key);
     return m && m->len == 4 && memcmp(conv->canon + m->off, "true", 4) == 0;
 }
 

@@ -4,6 +4,7 @@
  * The library is split by concern, one file each:
  *
  *   errors.c   names and sentences for chatseal_error
+ *   options.c  reading the caller's chatseal_options/limits; the version
  *   util.c     growable buffers, base64url, framing, role lists
  *   mac.c      HMAC-SHA256 and SHA-256 through OpenSSL's EVP interfaces
  *   keyring.c  key ring text, key generation, zeroization
@@ -70,6 +71,15 @@ int cs_b64u_decode(const char *in, size_t n, uint8_t *out, size_t *out_len);
 char cs_role_code(const char *role, size_t len);
 /* 1 if role (len bytes) is one of the comma-separated names in list. */
 int cs_role_in_list(const char *list, const char *role, size_t len);
+
+/* ------------------------------------------------------------- options -- */
+
+/* Copies the caller's struct into a full-size one of this library's layout
+ * (options.c explains the size rules).  in NULL gives the defaults.  On
+ * CHATSEAL_E_INVALID_ARGUMENT *out holds the defaults: never use it. */
+chatseal_error cs_options_read(const chatseal_options *in,
+                               chatseal_options *out);
+chatseal_error cs_limits_read(const chatseal_limits *in, chatseal_limits *out);
 
 /* ---------------------------------------------------------------- time -- */
 
@@ -146,7 +156,6 @@ struct chatseal_conv {
         char *name; /* unescaped, NUL-terminated */
         size_t name_len;
         size_t off, len;
-        char *str; /* decoded string value, lazily made */
     } * members;
     size_t nmembers;
     size_t max_messages;
@@ -232,14 +241,6 @@ chatseal_error cs_token_header_canonical(const uint8_t *header, size_t len);
  * cs_token_clear frees.  tokhdr.c. */
 chatseal_error cs_token_header_read(const uint8_t *header, size_t len,
                                     cs_token *t);
-/* The same contract, read with jansson: the reference the tests and fuzzers
- * hold cs_token_header_read to.  tokhdr_reference.c, linked into the static
- * (test) library only, never into the shipped shared library. */
-chatseal_error cs_token_header_read_reference(const uint8_t *header, size_t len,
-                                              cs_token *t);
-/* 1 when a and b hold the same header fields (tests only). */
-int cs_token_fields_equal(const cs_token *a, const cs_token *b);
-
 /* What goes in a new header. */
 /* A reasoning entry of `rsn`: u32be(message index) || 16-byte tag. */
 #define CS_RSN_TAGBYTES 16

@@ -236,6 +236,10 @@ static chatseal_error cs_sign_chain(const chatseal_keyring *ring,
                                     const char *typ, const cs_token *prior,
                                     const cs_key *prior_key, char **token)
 {
+    chatseal_options o; /* the caller's, at this library's size */
+    if (cs_options_read(opt, &o))
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    opt = &o;
     const cs_key *key = cs_keyring_signer(ring);
     if (!key)
         return CHATSEAL_E_NO_KEY;

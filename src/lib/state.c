@@ -76,10 +76,14 @@ chatseal_error chatseal_state_sign(const chatseal_keyring *ring,
     const cs_key *key = NULL;
     char *canon = NULL;
     size_t cl = 0;
+    chatseal_options o; /* the caller's, at this library's size */
     chatseal_error e =
         cs_state_begin(ring, json, len, token, &key, &canon, &cl);
+    if (!e && (e = cs_options_read(opt, &o)))
+        free(canon);
     if (e)
         return e;
+    opt = &o;
     uint8_t x[CHATSEAL_DIGESTBYTES], tag[CHATSEAL_TAGBYTES];
     cs_mac m = {0};
     cs_buf header = {0};
@@ -104,8 +108,10 @@ chatseal_error chatseal_state_verify(const chatseal_keyring *ring,
 {
     if (r)
         cs_report_reset(r);
-    if (!json && len)
+    chatseal_options o; /* the caller's, at this library's size */
+    if ((!json && len) || cs_options_read(opt, &o))
         return cs_report_set(r, CHATSEAL_E_INVALID_ARGUMENT, -1);
+    opt = &o;
     if (!token || !*token)
         return cs_report_set(r, CHATSEAL_E_MISSING_SIGNATURE, -1);
     char *canon = NULL;
@@ -207,10 +213,14 @@ chatseal_error chatseal_state_seal(const chatseal_keyring *ring,
     const cs_key *key = NULL;
     char *canon = NULL;
     size_t cl = 0;
+    chatseal_options o; /* the caller's, at this library's size */
     chatseal_error e =
         cs_state_begin(ring, json, len, token, &key, &canon, &cl);
+    if (!e && (e = cs_options_read(opt, &o)))
+        free(canon);
     if (e)
         return e;
+    opt = &o;
     if (cl > CHATSEAL_TOKEN_MAX) {
         free(canon);
         return CHATSEAL_E_TOO_LARGE;
@@ -259,6 +269,10 @@ chatseal_error chatseal_state_open(const chatseal_keyring *ring,
     *json = NULL;
     if (json_len)
         *json_len = 0;
+    chatseal_options o; /* the caller's, at this library's size */
+    if (cs_options_read(opt, &o))
+        return cs_report_set(r, CHATSEAL_E_INVALID_ARGUMENT, -1);
+    opt = &o;
     if (!token || !*token)
         return cs_report_set(r, CHATSEAL_E_MISSING_SIGNATURE, -1);
     if (!ring)

@@ -20,8 +20,8 @@
  * (fail closed; it never reads outside the len bytes it was given).
  *
  * What it must mirror beyond the member checks of FORMAT.md §4: the reader it
- * replaced (jansson, kept as cs_token_header_read_reference in
- * tokhdr_reference.c, which only the tests and fuzzers link) refuses the
+ * replaced (jansson; the tests' reference, cs_token_header_read_reference in
+ * tests/support/tokhdr_ref.c, reads the same way) refuses the
  * whole text -- malformed_token even when "v" is not 1 -- when any string,
  * nested or not, holds a \u0000 escape (no JSON_ALLOW_NUL) and when an
  * integer literal does not fit in 64 bits (strtoll range).  So the scan

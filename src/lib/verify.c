@@ -358,8 +358,10 @@ chatseal_error cs_verify_chain(const chatseal_keyring *ring,
 {
     if (r)
         cs_report_reset(r);
-    if (!conv)
+    chatseal_options o; /* the caller's, at this library's size */
+    if (!conv || cs_options_read(opt, &o))
         return cs_report_set(r, CHATSEAL_E_INVALID_ARGUMENT, -1);
+    opt = &o;
     if (!token || !*token)
         return cs_verify_fresh(conv, opt, r);
     if (!ring)
@@ -434,7 +436,11 @@ chatseal_error chatseal_message_verify(const chatseal_keyring *ring,
     if (e)
         return cs_report_set(report, e, -1);
     /* one message, exactly: no fresh or tail policy applies */
-    chatseal_options o = opt ? *opt : (chatseal_options){0};
+    chatseal_options o;
+    if (cs_options_read(opt, &o)) {
+        chatseal_conv_free(conv);
+        return cs_report_set(report, CHATSEAL_E_INVALID_ARGUMENT, -1);
+    }
     o.tail_roles = NULL;
     o.fresh_roles = NULL;
     e = cs_verify_chain(ring, conv, token, CS_TYP_MSG, &o, report, NULL, NULL);

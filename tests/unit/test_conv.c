@@ -32,6 +32,14 @@ static void check_digest(const chatseal_conv *conv, size_t i,
           "digest of message %zu is not SHA-256(%s)", i, canonical);
 }
 
+/* chatseal_conv_get_string, asserting it succeeds; the caller frees. */
+static char *get_string(const chatseal_conv *conv, const char *key)
+{
+    char *out = NULL;
+    CHECK_ERR(chatseal_conv_get_string(conv, key, &out), CHATSEAL_OK);
+    return out;
+}
+
 static void array_conversation(void)
 {
     chatseal_conv *conv;
@@ -73,7 +81,7 @@ static void array_conversation(void)
     CHECK_ERR(chatseal_conv_digest(conv, 5, d), CHATSEAL_E_INVALID_ARGUMENT);
     CHECK_ERR(chatseal_conv_digest(conv, 0, NULL), CHATSEAL_E_INVALID_ARGUMENT);
     /* an array has no members */
-    CHECK(chatseal_conv_get_string(conv, "model") == NULL, "get_string");
+    CHECK(get_string(conv, "model") == NULL, "get_string");
     CHECK(chatseal_conv_get_bool(conv, "stream") == 0, "get_bool");
     char *canon = NULL;
     size_t n = 0;
@@ -103,12 +111,23 @@ static void object_conversation(void)
         return;
     CHECK(chatseal_conv_count(conv) == 1, "count");
     check_digest(conv, 0, "{\"content\":\"hi\",\"role\":\"user\"}");
-    const char *t = chatseal_conv_get_string(conv, "chatseal_token");
+    char *t = get_string(conv, "chatseal_token");
     CHECK(t && strcmp(t, "cs1.abc.def") == 0, "token member %s", t ? t : "-");
-    const char *u = chatseal_conv_get_string(conv, "user");
+    /* each call hands out a new copy: the const conv is never written */
+    char *t2 = get_string(conv, "chatseal_token");
+    CHECK(t2 && t2 != t && strcmp(t2, "cs1.abc.def") == 0, "a fresh copy");
+    chatseal_free(t);
+    chatseal_free(t2);
+    char *u = get_string(conv, "user");
     CHECK(u && strcmp(u, "\xc3\xa9") == 0, "unescaped member");
-    CHECK(chatseal_conv_get_string(conv, "temperature") == NULL, "number");
-    CHECK(chatseal_conv_get_string(conv, "missing") == NULL, "missing");
+    chatseal_free(u);
+    CHECK(get_string(conv, "temperature") == NULL, "number");
+    CHECK(get_string(conv, "missing") == NULL, "missing");
+    char *none = (char *)"x";
+    CHECK_ERR(chatseal_conv_get_string(conv, "missing", &none), CHATSEAL_OK);
+    CHECK(none == NULL, "*out cleared when absent");
+    CHECK_ERR(chatseal_conv_get_string(conv, "user", NULL),
+              CHATSEAL_E_INVALID_ARGUMENT);
     CHECK(chatseal_conv_get_bool(conv, "stream") == 1, "stream");
     CHECK(chatseal_conv_get_bool(conv, "n") == 0, "false");
     CHECK(chatseal_conv_get_bool(conv, "x") == 0, "\"true\" is a string");
@@ -231,7 +250,8 @@ static void parse_errors(void)
 static void limits(void)
 {
     const char *three = "[{\"role\":\"a\"},{\"role\":\"b\"},{\"role\":\"c\"}]";
-    chatseal_limits l = {.max_messages = 2};
+    chatseal_limits l = CHATSEAL_LIMITS_INIT;
+    l.max_messages = 2;
     chatseal_conv *conv = (chatseal_conv *)&l;
     CHECK_ERR(chatseal_conv_parse(three, strlen(three), &l, &conv),
               CHATSEAL_E_TOO_MANY_MESSAGES);
@@ -260,7 +280,8 @@ static void limits(void)
     free(big);
     /* nesting: the array is depth 1, the message 2, its content 3 */
     const char *deep = "[{\"role\":\"u\",\"c\":[[1]]}]";
-    chatseal_limits d = {.max_depth = 3};
+    chatseal_limits d = CHATSEAL_LIMITS_INIT;
+    d.max_depth = 3;
     CHECK_ERR(chatseal_conv_parse(deep, strlen(deep), &d, &conv),
               CHATSEAL_E_TOO_DEEP);
     d.max_depth = 4;

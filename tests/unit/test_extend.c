@@ -24,8 +24,7 @@
 
 static chatseal_options server_opts(void)
 {
-    chatseal_options o;
-    memset(&o, 0, sizeof o);
+    chatseal_options o = CHATSEAL_OPTIONS_INIT;
     o.now = TU_NOW;
     o.conversation_id = "c-1";
     o.tail_roles = "user,tool";

@@ -20,8 +20,7 @@
 
 static chatseal_options at_now(void)
 {
-    chatseal_options o;
-    memset(&o, 0, sizeof o);
+    chatseal_options o = CHATSEAL_OPTIONS_INIT;
     o.now = TU_NOW;
     return o;
 }

@@ -131,8 +131,7 @@ static void invalid_rings(void)
 static void rotation(void)
 {
     static const char *conv = "[{\"role\":\"user\",\"content\":\"hi\"}]";
-    chatseal_options o;
-    memset(&o, 0, sizeof o);
+    chatseal_options o = CHATSEAL_OPTIONS_INIT;
     o.now = TU_NOW;
     chatseal_keyring *old = cs_test_ring("k1:" TU_K1);
     chatseal_keyring *rotated = cs_test_ring("k1:" TU_K1 "\nk2:" TU_K2);

@@ -91,8 +91,7 @@ static json_t *report_json(const chatseal_report *r)
 static void shapes(void)
 {
     chatseal_keyring *ring = cs_test_ring(RING1);
-    chatseal_options o;
-    memset(&o, 0, sizeof o);
+    chatseal_options o = CHATSEAL_OPTIONS_INIT;
     o.now = TU_NOW;
     o.ttl = 100;
     char *tok = cs_test_sign(ring, "[" S0 "," U1 "," A2 "]", &o);

@@ -36,8 +36,7 @@ struct job {
 static void *work(void *arg)
 {
     struct job *j = arg;
-    chatseal_options o;
-    memset(&o, 0, sizeof o);
+    chatseal_options o = CHATSEAL_OPTIONS_INIT;
     o.now = TU_NOW;
     for (int round = 0; round < ROUNDS; round++) {
         chatseal_conv *conv = NULL, *bad = NULL;
@@ -85,8 +84,7 @@ static void *work(void *arg)
 static void shared_ring(void)
 {
     ring = cs_test_ring("k1:" TU_K1 "\nk2:" TU_K2);
-    chatseal_options o;
-    memset(&o, 0, sizeof o);
+    chatseal_options o = CHATSEAL_OPTIONS_INIT;
     o.now = TU_NOW;
     expected = cs_test_sign(ring, CONV, &o);
     pthread_t t[THREADS];

@@ -1,6 +1,6 @@
 /*
  * test_token_header.c -- the token header scanner (src/lib/tokhdr.c) against
- * the jansson reader it replaced (src/lib/tokhdr_reference.c).
+ * the jansson reader it replaced (tests/support/tokhdr_ref.c).
  *
  * The scanner is only called on headers that passed the canonical-form gate
  * (cs_token_header_canonical), so that is how this test calls both readers:
@@ -35,6 +35,7 @@
 
 #include "fastcanon.h"
 #include "internal.h"
+#include "tokhdr_ref.h"
 #include "tu.h"
 
 /* ---------------------------------------------------------------- util -- */

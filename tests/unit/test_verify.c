@@ -43,8 +43,7 @@ static const char *const CHANGED[5] = {C0, C1, C2, C3, C4};
 
 static chatseal_options at_now(void)
 {
-    chatseal_options o;
-    memset(&o, 0, sizeof o);
+    chatseal_options o = CHATSEAL_OPTIONS_INIT;
     o.now = TU_NOW;
     return o;
 }

@@ -238,16 +238,18 @@ static json_t *conv_vector(const struct conv_case *c)
     size_t len;
     char *input = join(c, &len);
     chatseal_keyring *ring = ring_of(c->ring);
+    chatseal_options opt = c->opt; /* the table leaves size out */
+    opt.size = sizeof opt;
     chatseal_conv *conv = NULL;
     chatseal_error err = chatseal_conv_parse(input, len, NULL, &conv);
     if (err)
         die(c->name, err);
     size_t count = c->count < 0 ? chatseal_conv_count(conv) : (size_t)c->count;
     char *token = NULL;
-    if ((err = chatseal_sign(ring, conv, count, &c->opt, &token)))
+    if ((err = chatseal_sign(ring, conv, count, &opt, &token)))
         die(c->name, err);
     /* the token must verify (exactly, or with the rest as user turns) */
-    chatseal_options vopt = c->opt;
+    chatseal_options vopt = opt;
     vopt.tail_roles = count < chatseal_conv_count(conv) ? "user,tool" : NULL;
     if ((err = chatseal_verify(ring, conv, token, &vopt, NULL)))
         die(c->name, err);
@@ -299,6 +301,8 @@ struct value_case {
 static json_t *value_vector(const struct value_case *c)
 {
     chatseal_keyring *ring = ring_of(c->ring);
+    chatseal_options opt = c->opt; /* the table leaves size out */
+    opt.size = sizeof opt;
     size_t len = strlen(c->input);
     char *token = NULL, *cj = NULL;
     size_t cl = 0;
@@ -309,18 +313,18 @@ static json_t *value_vector(const struct value_case *c)
     if ((err = chatseal_canonicalize(c->input, len, 0, &cj, &cl)))
         die(c->name, err);
     if (is_msg) {
-        if ((err = chatseal_message_sign(ring, c->input, len, &c->opt, &token)))
+        if ((err = chatseal_message_sign(ring, c->input, len, &opt, &token)))
             die(c->name, err);
-        if ((err = chatseal_message_verify(ring, c->input, len, token, &c->opt,
+        if ((err = chatseal_message_verify(ring, c->input, len, token, &opt,
                                            NULL)))
             die(c->name, err);
     } else if (is_sealed) {
         char *opened = NULL;
         size_t olen = 0;
-        if ((err = chatseal_state_seal(ring, c->input, len, &c->opt, &token)))
+        if ((err = chatseal_state_seal(ring, c->input, len, &opt, &token)))
             die(c->name, err);
-        if ((err = chatseal_state_open(ring, token, &c->opt, &opened, &olen,
-                                       NULL)))
+        if ((err =
+                 chatseal_state_open(ring, token, &opt, &opened, &olen, NULL)))
             die(c->name, err);
         if (olen != cl || memcmp(opened, cj, cl) != 0) {
             fprintf(stderr, "vectors: %s: open gave other bytes\n", c->name);
@@ -328,10 +332,10 @@ static json_t *value_vector(const struct value_case *c)
         }
         chatseal_free(opened);
     } else {
-        if ((err = chatseal_state_sign(ring, c->input, len, &c->opt, &token)))
+        if ((err = chatseal_state_sign(ring, c->input, len, &opt, &token)))
             die(c->name, err);
-        if ((err = chatseal_state_verify(ring, c->input, len, token, &c->opt,
-                                         NULL)))
+        if ((err =
+                 chatseal_state_verify(ring, c->input, len, token, &opt, NULL)))
             die(c->name, err);
     }
 

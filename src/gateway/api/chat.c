@@ -63,9 +63,10 @@ typedef struct chat {
     chatseal_conv *conv;
     chatseal_options opt;
     char *cid, *prn;
-    char *token_in; /* the verified token (extend, rollback protection) */
-    char rbkey[65]; /* the conversation's record, with --rollback */
-    cs_upreq *up;   /* NULL once finished or cancelled */
+    char *token_in;   /* the verified token (extend, rollback protection) */
+    char *body_token; /* the "chatseal_token" body field, if any */
+    char rbkey[65];   /* the conversation's record, with --rollback */
+    cs_upreq *up;     /* NULL once finished or cancelled */
     enum mode mode;
     int status;
     char *ctype;
@@ -109,7 +110,7 @@ chatseal_error cs_request_options(cs_req *r, chatseal_options *opt, char **cid,
                                   char **prn, const char **why)
 {
     const cs_config *cfg = &r->gw->cfg;
-    memset(opt, 0, sizeof *opt);
+    *opt = (chatseal_options)CHATSEAL_OPTIONS_INIT;
     *cid = *prn = NULL;
     if (binding_header(r, cfg->conversation_header, cid, why) != 0)
         return CHATSEAL_E_INVALID_REQUEST;
@@ -151,6 +152,7 @@ static void free_chat(chat *c)
     free(c->cid);
     free(c->prn);
     free(c->token_in);
+    chatseal_free(c->body_token);
     free(c->ctype);
     if (c->buf)
         evbuffer_free(c->buf);
@@ -694,7 +696,8 @@ void cs_chat_handle(cs_req *r)
         body = "";
     /* one more than --max-messages: the conversation must have room for
      * the reply that will be appended and signed */
-    chatseal_limits lim = {(size_t)gw->cfg.max_messages + 1, 0};
+    chatseal_limits lim = CHATSEAL_LIMITS_INIT;
+    lim.max_messages = (size_t)gw->cfg.max_messages + 1;
     chatseal_conv *conv = NULL;
     chatseal_error err = chatseal_conv_parse(body, len, &lim, &conv);
     if (err == CHATSEAL_OK &&
@@ -732,7 +735,13 @@ void cs_chat_handle(cs_req *r)
         return;
     }
     const char *htok = cs_headers_get(r->headers, "Chatseal-Token");
-    const char *btok = chatseal_conv_get_string(conv, "chatseal_token");
+    if (chatseal_conv_get_string(conv, "chatseal_token", &c->body_token) !=
+        CHATSEAL_OK) {
+        free_chat(c);
+        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
+        return;
+    }
+    const char *btok = c->body_token;
     if (cs_headers_count(r->headers, "Chatseal-Token") > 1 ||
         (htok && *htok && btok && *btok && strcmp(htok, btok) != 0)) {
         free_chat(c);

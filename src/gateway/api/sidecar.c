@@ -179,7 +179,8 @@ static int token_of(side *s, const char *const *names, const char **tok)
 
 static chatseal_error parse_conv(side *s, chatseal_conv **conv)
 {
-    chatseal_limits lim = {(size_t)s->gw->cfg.max_messages, 0};
+    chatseal_limits lim = CHATSEAL_LIMITS_INIT;
+    lim.max_messages = (size_t)s->gw->cfg.max_messages;
     chatseal_error e = chatseal_conv_parse(s->canon, s->clen, &lim, conv);
     if (e != CHATSEAL_OK)
         cs_req_error(s->r, e, NULL);
