@@ -331,7 +331,15 @@ CHATSEAL_EXPORT size_t chatseal_conv_count(const chatseal_conv *conv);
  * or chatseal_conv_free, whichever comes first.  Copy it to keep it. */
 CHATSEAL_EXPORT const char *chatseal_conv_role(const chatseal_conv *conv,
                                                size_t i);
-/* SHA-256 of message i's canonical JSON (FORMAT.md "message digest"). */
+/*
+ * Message i as it is signed and forwarded (FORMAT.md §2.1): its signed form,
+ * with its reasoning members when they are kept (§2.2).  Points into conv and
+ * stays valid until the next call that changes conv (append, extend,
+ * verify); *len (may be NULL) is its length.  NULL if i is out of range.
+ */
+CHATSEAL_EXPORT const char *chatseal_conv_message(const chatseal_conv *conv,
+                                                  size_t i, size_t *len);
+/* SHA-256 of message i's signed form (FORMAT.md §2 "message digest"). */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_conv_digest(
     const chatseal_conv *conv, size_t i, uint8_t digest[CHATSEAL_DIGESTBYTES]);
 /*

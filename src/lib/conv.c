@@ -12,8 +12,10 @@
  * The canonical text of the whole input is kept too: the gateway forwards
  * exactly that (chatseal_conv_canonical), so the model reads the values that
  * were verified and no second parser ever interprets the client's bytes.
- * Messages appended later (the model's reply) are kept as canonical text in
- * `appended` and spliced into the messages array on output.
+ * Version 2 signs each message's signed form (form.c): conv keeps every
+ * message's forms in `texts`, and the messages array is forwarded from
+ * there, so the upstream reads the verified projection, never the client's
+ * own spelling.  Messages appended later (the model's reply) join `texts`.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -345,6 +347,18 @@ const char *chatseal_conv_role(const chatseal_conv *conv, size_t i)
     if (!conv || i >= conv->n)
         return NULL;
     return conv->roles.p + conv->msgs[i].role_off;
+}
+
+const char *chatseal_conv_message(const chatseal_conv *conv, size_t i,
+                                  size_t *len)
+{
+    if (!conv || i >= conv->n)
+        return NULL;
+    const cs_msg *m = &conv->msgs[i];
+    int full = m->rsn == CS_RSN_KEEP;
+    if (len)
+        *len = full ? m->full_len : m->core_len;
+    return conv->texts.p + (full ? m->full_off : m->core_off);
 }
 
 chatseal_error chatseal_conv_digest(const chatseal_conv *conv, size_t i,

@@ -60,7 +60,7 @@ def tampered(tok, conv, code, index, tampered_indices=None, *args,
 def test_sign_and_verify_plain(tmp):
     tok = sign(CONV)
     h = header(tok)
-    assert h["v"] == 1 and h["typ"] == "conv" and h["kid"] == "k1", h
+    assert h["v"] == 2 and h["typ"] == "conv" and h["kid"] == "k1", h
     assert h["n"] == 5 and h["roles"] == "suaua" and "loc" in h, h
     res = expect(run("verify", "--token", tok, stdin=js(CONV), keys=KEYS), 0)
     assert res.text == "valid: 5 messages, kid k1\n", res
@@ -318,7 +318,7 @@ def test_bad_tokens(tmp):
                 with_header(tok, extra="x"), with_header(tok, n="5"),
                 tok.replace(".", "!", 1)):
         expect_report(verify(CONV, bad), 1, "malformed_token")
-    expect_report(verify(CONV, with_header(tok, v=2)), 1,
+    expect_report(verify(CONV, with_header(tok, v=3)), 1,
                   "unsupported_version")
     expect_report(verify(CONV, state_tok), 1, "wrong_token_type")
     expect_report(verify(CONV, msg_tok), 1, "wrong_token_type")

@@ -116,7 +116,12 @@ def test_non_streaming_round_trip():
     assert r2.json()["chatseal"]["count"] == 5
     fwd = json.loads(up.chat_requests()[-1]["body"])
     assert "chatseal_token" not in fwd, fwd
-    assert fwd["messages"] == msgs2
+    # the model reads the signed form (FORMAT.md 2.1): the upstream's
+    # "refusal": null is not part of it, so it is not forwarded either
+    assert msgs2[2].get("refusal", "absent") is None, msgs2[2]
+    signed = dict(msgs2[2])
+    del signed["refusal"]
+    assert fwd["messages"] == msgs2[:2] + [signed] + msgs2[3:], fwd
 
     # same token in header and body is fine; two different ones are not
     t2 = r2.json()["chatseal"]["token"]

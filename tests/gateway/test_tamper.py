@@ -170,7 +170,7 @@ def test_malformed_tokens_are_400_never_500():
     gw = Gateway("--upstream", up.url, keys=gwtest.new_key_line("k1"))
     h, tok = signed_history(gw)
     msgs = h + [NEW]
-    hdr = gwtest.b64u(json.dumps({"v": 2, "typ": "conv", "kid": "k1",
+    hdr = gwtest.b64u(json.dumps({"v": 3, "typ": "conv", "kid": "k1",
                                   "iat": 1, "n": 5}, separators=(",", ":"),
                                  sort_keys=True).encode())
     payload = tok.split(".")[2]

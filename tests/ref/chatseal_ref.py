@@ -12,7 +12,8 @@ tokens are checked from Node in sealed.mjs):
     digit string that round-trips, which is what ES6 asks for; only the
     layout (plain, fraction, exponent) differs and is done here by the ES6
     rules;
-  * message digests, chain digest, role codes (section 2);
+  * the signed form of a message (section 2.1), message digests, chain
+    digest, role codes (section 2), reasoning tags (section 2.2);
   * key ring text (section 3);
   * headers, binding check, locators, tag and token assembly (section 4);
   * verification of a token's tag and header (section 5 steps 2-8), not the
@@ -32,7 +33,9 @@ import math
 import re
 import sys
 
-VERSION = 1
+VERSION = 2          # what this module signs (conv, msg); state stays 1
+VERSIONS = (1, 2)    # what it verifies
+RSN_TAGBYTES = 16
 PREFIX = "cs1."
 TOKEN_MAX = 1 << 20
 BINDING_MAX = 1024
@@ -44,7 +47,10 @@ BINDBYTES = 16
 TAGBYTES = 32
 KID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 HEADER_MEMBERS = {"v", "typ", "kid", "iat", "exp", "n", "pur", "bnd",
-                  "roles", "loc", "ao"}
+                  "roles", "loc", "ao", "rsn"}
+REASONING = ("reasoning_content", "reasoning")
+ASSISTANT_KEEPS = {"role", "content", "name", "tool_calls", "function_call",
+                   "refusal", "audio"}
 TYPES = ("conv", "msg", "state", "sealed")
 ROLE_CODES = {"system": "s", "user": "u", "assistant": "a", "tool": "t",
               "developer": "d", "function": "f"}
@@ -312,8 +318,65 @@ def messages_of(value):
     return value
 
 
-def message_digest(msg):
-    return sha256(canon(msg))
+def _says_nothing(value):
+    """Rule 2 of FORMAT.md 2.1: null, "", [] and {}."""
+    if value is None or value == "":
+        return True
+    if isinstance(value, list) and not value:
+        return True
+    return isinstance(value, _Object) and not value.pairs
+
+
+def _canonical_arguments(text):
+    """Rule 5: arguments that are strict JSON text, in canonical form."""
+    try:
+        return canonicalize(text.encode("utf-8")).decode("utf-8")
+    except (RefError, UnicodeEncodeError):
+        return text
+
+
+def _compact(obj, level):
+    """Rule 2 on one object, and the rules of its level (0 the message,
+    1 a tool call, 2 a function object) on its members."""
+    pairs = []
+    for name, value in obj.pairs:
+        if _says_nothing(value) or (level == 1 and name == "index"):
+            continue
+        if level == 0 and name == "tool_calls" and isinstance(value, list):
+            value = [_compact(c, 1) if isinstance(c, _Object) else c
+                     for c in value]
+        elif isinstance(value, _Object) and (
+                (level == 0 and name == "function_call") or
+                (level == 1 and name == "function")):
+            value = _compact(value, 2)
+        elif level == 2 and name == "arguments" and isinstance(value, str):
+            value = _canonical_arguments(value)
+        pairs.append((name, value))
+    return _Object(pairs)
+
+
+def signed_form(msg):
+    """FORMAT.md 2.1 and 2.2: (signed form, form with its reasoning, the
+    reasoning object or None), as objects."""
+    full = _compact(msg, 0)
+    if msg.get("role") == "assistant":
+        full = _Object([(k, v) for k, v in full.pairs
+                        if k in ASSISTANT_KEEPS or k in REASONING])
+    core = _Object([(k, v) for k, v in full.pairs if k not in REASONING])
+    rsn = [(k, v) for k, v in full.pairs if k in REASONING]
+    return core, full, (_Object(rsn) if rsn else None)
+
+
+def message_digest(msg, version=VERSION):
+    """d_i: of the signed form (v2) or of the whole message (v1)."""
+    if version == 1:
+        return sha256(canon(msg))
+    return sha256(canon(signed_form(msg)[0]))
+
+
+def rsn_tag(key, digest, reasoning):
+    return hmac256(key, frame("chatseal/v2/rsn") + frame(digest)
+                   + frame(canon(reasoning)))[:RSN_TAGBYTES]
 
 
 def chain_digest(digests):
@@ -369,9 +432,11 @@ def _binding(value):
 
 
 def build_header(typ, kid, iat, ttl=0, n=None, pur=None, bnd=None,
-                 roles=None, loc=None, ao=False):
+                 roles=None, loc=None, ao=False, rsn=None, v=VERSION):
     """Canonical header bytes for the given members (FORMAT.md section 4)."""
-    header = {"v": VERSION, "typ": typ, "kid": kid, "iat": iat}
+    header = {"v": v, "typ": typ, "kid": kid, "iat": iat}
+    if rsn:
+        header["rsn"] = b64u(rsn)
     if ttl:
         header["exp"] = iat + ttl
     if n is not None:
@@ -409,7 +474,10 @@ def sign_messages(ring, messages, typ="conv", count=None, now=0, ttl=0,
     cid_b, prn_b = _binding(cid), _binding(prn)
     msgs = messages[:count]
     canons = [canon(m) for m in msgs]
-    digests = [sha256(c) for c in canons]
+    forms = [signed_form(m) for m in msgs]
+    digests = [sha256(canon(f[0])) for f in forms]
+    rsn = b"".join(i.to_bytes(4, "big") + rsn_tag(key, digests[i], f[2])
+                   for i, f in enumerate(forms) if f[2] is not None)
     chain = chain_digest(digests)
     roles = "".join(role_code(m.get("role")) for m in msgs)
     locs = [locator(key, d) for d, r in zip(digests, roles)
@@ -418,9 +486,10 @@ def sign_messages(ring, messages, typ="conv", count=None, now=0, ttl=0,
     header = build_header(typ, kid, now, ttl, n=count, pur=pur, bnd=bnd,
                           roles=None if compact else roles,
                           loc=None if compact else b"".join(locs),
-                          ao=assistant_only and not compact)
+                          ao=assistant_only and not compact, rsn=rsn)
     tag = compute_tag(key, typ, header, cid_b, prn_b, chain)
-    return {"canonical": canons, "digests": digests, "chain": chain,
+    return {"canonical": canons, "forms": [canon(f[0]) for f in forms],
+            "rsn": rsn, "digests": digests, "chain": chain,
             "roles": roles, "locators": [] if compact else locs, "bnd": bnd,
             "header": header, "tag": tag, "token": assemble(header, tag)}
 
@@ -430,7 +499,7 @@ def sign_state(ring, value, now=0, ttl=0, cid=None, prn=None, pur=None):
     cid_b, prn_b = _binding(cid), _binding(prn)
     body = canon(value)
     bnd = binding_check(key, cid_b, prn_b) if (cid_b or prn_b) else None
-    header = build_header("state", kid, now, ttl, pur=pur, bnd=bnd)
+    header = build_header("state", kid, now, ttl, pur=pur, bnd=bnd, v=1)
     digest = sha256(body)
     tag = compute_tag(key, "state", header, cid_b, prn_b, digest)
     return {"canonical": body, "digest": digest, "bnd": bnd,
@@ -478,7 +547,7 @@ def decode_token(token):
         raise RefError("malformed_token", "bnd")
     if "ao" in h and h["ao"] is not True:
         raise RefError("malformed_token", "ao")
-    if h["v"] != VERSION:
+    if h["v"] not in VERSIONS:
         raise RefError("unsupported_version", str(h["v"]))
     typ = h["typ"]
     if typ not in TYPES:
@@ -502,10 +571,17 @@ def decode_token(token):
                 raise RefError("malformed_token", "loc")
         elif "ao" in h:
             raise RefError("malformed_token", "ao without locators")
+        if "rsn" in h:
+            raw = b64u_decode(h["rsn"]) if isinstance(h["rsn"], str) else b""
+            at = [int.from_bytes(raw[k:k + 4], "big")
+                  for k in range(0, len(raw), 4 + RSN_TAGBYTES)]
+            if (h["v"] < 2 or not raw or len(raw) % (4 + RSN_TAGBYTES)
+                    or at != sorted(set(at)) or at[-1] >= h["n"]):
+                raise RefError("malformed_token", "rsn")
         if len(payload) != TAGBYTES:
             raise RefError("malformed_token", "tag length")
     else:
-        if {"n", "roles", "loc", "ao"} & set(h):
+        if {"n", "roles", "loc", "ao", "rsn"} & set(h):
             raise RefError("malformed_token", "message members in state")
         if typ == "state" and len(payload) != TAGBYTES:
             raise RefError("malformed_token", "tag length")
@@ -557,10 +633,41 @@ def verify(ring, token, typ, x_of_count, presented=None, now=0, leeway=0,
 
 
 def verify_conv(ring, token, messages, typ="conv", **kw):
-    """Tag check of a conv/msg token over parsed messages."""
-    digests = [message_digest(m) for m in messages]
+    """Tag check of a conv/msg token over parsed messages; the digests are
+    those of the token's version."""
+    version = VERSION
+    if token:
+        try:
+            version = decode_token(token)[0]["v"]
+        except RefError:
+            pass
+    digests = [message_digest(m, version) for m in messages]
     return verify(ring, token, typ, lambda n: chain_digest(digests[:n]),
                   presented=[m.get("role") for m in messages], **kw)
+
+
+def kept_reasoning(ring, token, messages):
+    """FORMAT.md 2.2, after verify_conv accepted the token: for each message,
+    whether its reasoning may be forwarded (None: it has none)."""
+    h, _, _ = decode_token(token)
+    key = dict(ring)[h["kid"]]
+    raw = b64u_decode(h["rsn"]) if "rsn" in h else b""
+    tags = {int.from_bytes(raw[k:k + 4], "big"): raw[k + 4:k + 4 + RSN_TAGBYTES]
+            for k in range(0, len(raw), 4 + RSN_TAGBYTES)}
+    out = []
+    for i, m in enumerate(messages):
+        core, _, rsn = signed_form(m)
+        if rsn is None:
+            out.append(None)
+        elif i >= h["n"]:
+            out.append(False)
+        elif h["v"] == 1:
+            out.append(True)
+        else:
+            want = tags.get(i)
+            out.append(want is not None and hmac.compare_digest(
+                want, rsn_tag(key, sha256(canon(core)), rsn)))
+    return out
 
 
 def verify_state(ring, token, value, **kw):

@@ -95,6 +95,10 @@ def check_conv(v, typ):
                             assistant_only="assistant_only" in flags)
     check([c.decode("utf-8") for c in out["canonical"]] == v["canonical"],
           name, "canonical bytes")
+    if "forwarded" in v:  # FORMAT.md 2.1: what is signed and forwarded
+        fwd = [ref.canon(ref.signed_form(m)[1]).decode("utf-8")
+               for m in msgs[:len(v["forwarded"])]]
+        check(fwd == v["forwarded"], name, f"signed forms {fwd}")
     check(hexes(out["digests"]) == v["digests"], name, "message digests")
     check(out["chain"].hex() == v["chain_digest"], name, "chain digest")
     if "compact" in flags:
@@ -121,7 +125,9 @@ def check_conv(v, typ):
     if msgs:
         changed = list(msgs)
         first = ref.parse(ref.canon(changed[0]))
-        first.pairs.append(("x-tampered", True))
+        # a member every role keeps in its signed form (FORMAT.md 2.1)
+        first.pairs = [p for p in first.pairs if p[0] != "name"]
+        first.pairs.append(("name", "x-tampered"))
         changed[0] = first
         expect_code("invalid_signature", name, "changed message",
                     ref.verify_conv, ring, token, changed, typ=typ, **kw)
@@ -194,7 +200,7 @@ def check_sealed(v):
           == v["canonical"], name, "canonical bytes")
     cid, prn = ref._binding(o["cid"]), ref._binding(o["prn"])
     bnd = ref.binding_check(key, cid, prn) if (cid or prn) else None
-    header = ref.build_header("sealed", kid, o["now"], o["ttl"], pur=o["pur"],
+    header = ref.build_header("sealed", kid, o["now"], o["ttl"], pur=o["pur"], v=1,
                               bnd=bnd)
     check(header.decode("utf-8") == v["header"], name,
           f"header {header!r} != {v['header']!r}")

@@ -7,6 +7,8 @@ Tokens are deterministic for a fixed key and clock (--now), so equality of
 the two token strings checks canonicalization, digests, chain, locators,
 binding, header layout and tag at once, on inputs nobody wrote by hand:
 random roles (including unknown ones), random Unicode (escaped and raw),
+the signed form's cases (empty members, tool calls with loosely spelled
+arguments, reasoning, members an assistant does not keep),
 random numbers in many spellings, nested content, and random option sets
 (compact, assistant-only, count, ttl, conversation id, principal, purpose).
 
@@ -114,6 +116,60 @@ def rand_message():
     return "{" + " ,\n ".join(members) + "}"
 
 
+EMPTY = ["null", '""', "[]", "{}"]
+
+
+def rand_arguments():
+    """Tool-call arguments: JSON text spelled loosely, or not JSON at all."""
+    kind = rng.randrange(4)
+    if kind == 0:
+        return escape(rand_text())
+    if kind == 1:
+        return rng.choice(EMPTY[:2])
+    text = rand_value(2 if kind == 2 else 1)
+    if rng.random() < 0.5:
+        text = text.replace(":", ": ").replace(",", ", ")
+    return escape(text)
+
+
+def rand_call():
+    members = [f'"function":{{"name":{escape(rand_text())},'
+               f'"arguments":{rand_arguments()}'
+               + (',"extra":null' if rng.random() < 0.3 else "") + "}",
+               f'"id":{rng.choice([escape(rand_text()), "null"])}',
+               f'"type":{rng.choice([escape("function"), "null"])}']
+    if rng.random() < 0.5:
+        members.append(f'"index":{rng.randrange(3)}')
+    rng.shuffle(members)
+    return "{" + ",".join(members) + "}"
+
+
+def rand_sdk_message():
+    """What chat APIs answer and SDKs send back (FORMAT.md 2.1): empty
+    members, tool calls, reasoning, members assistants do not keep."""
+    members = [f'"role":{escape(rng.choice(ROLES[:4]))}']
+    pool = {
+        "content": lambda: rng.choice(EMPTY + [rand_value(1)]),
+        "refusal": lambda: rng.choice(["null", escape(rand_text())]),
+        "annotations": lambda: rng.choice(["[]", rand_value(1)]),
+        "audio": lambda: rng.choice(["null", "{}", '{"id":"a1"}']),
+        "parsed": lambda: rng.choice(["null", rand_value(1)]),
+        "reasoning_content": lambda: rng.choice(EMPTY + [rand_value(1)]),
+        "reasoning": lambda: rng.choice(["null", escape(rand_text())]),
+        "tool_calls": lambda: "[" + ",".join(
+            rand_call() for _ in range(rng.randrange(3))) + "]",
+        "function_call": lambda: rng.choice(
+            ["null", '{"name":"f","arguments":' + rand_arguments() + "}"]),
+        "name": lambda: rng.choice(["null", escape(rand_text())]),
+        "tool_call_id": lambda: escape(rand_text()),
+        "logprobs": lambda: rand_value(1),
+    }
+    for name in rng.sample(sorted(pool), rng.randrange(1, 6)):
+        members.append(f'"{name}":{pool[name]()}')
+    rng.shuffle(members)
+    return "{" + " ,\n ".join(members) + "}"
+
+
 def rand_options():
     """(arguments for sign and verify, sign-only arguments, reference kw)"""
     args, sign_only, kw = ["--now", str(NOW)], [], {"now": NOW}
@@ -134,7 +190,8 @@ def fail(what, detail):
 
 
 def case_conv(i):
-    msgs = [rand_message() for _ in range(rng.randrange(0, 7))]
+    msgs = [rand_sdk_message() if rng.random() < 0.4 else rand_message()
+            for _ in range(rng.randrange(0, 7))]
     text = "[" + ",\n".join(msgs) + "]"
     if rng.random() < 0.3:
         text = '{"model":"m","messages":' + text + ',"n":1.0}'

@@ -133,9 +133,9 @@ def tokens():
     hdr = out["header"].decode()
     bad = [
         tok + ".x", "cs2" + tok[3:], tok[:-1], tok + "=", "cs1." + head,
-        with_header(hdr.replace('"v":1', '"v":1,"w":1')),
+        with_header(hdr.replace('"v":2', '"v":2,"w":1')),
         with_header(hdr.replace('{"iat":1000,', '{"iat":1000, ')),
-        with_header(hdr.replace('"v":1', '"v":"1"')),
+        with_header(hdr.replace('"v":2', '"v":"2"')),
         with_header(hdr.replace('"n":2', '"n":3')),
         with_header(hdr.replace('"iat":1000', '"iat":-1')),
         with_header(hdr.replace('"roles":"ua"', '"roles":"uz"')),
@@ -146,8 +146,8 @@ def tokens():
         got = code_of(ref.verify_conv, ring, t, msgs)
         check(got == "malformed_token", f"bad token {i}: {got}")
     check(code_of(ref.verify_conv, ring,
-                  with_header(hdr.replace('"v":1', '"v":2')), msgs)
-          == "unsupported_version", "v 2")
+                  with_header(hdr.replace('"v":2', '"v":3')), msgs)
+          == "unsupported_version", "v 3")
     check(code_of(ref.verify_conv, ring, tok, msgs[:1], now=1000)
           == "invalid_signature", "truncated")
     check(code_of(ref.verify_conv, ring, tok, msgs + msgs[:1], now=1000)

@@ -279,7 +279,14 @@ static json_t *conv_vector(const struct conv_case *c)
     }
     uint8_t chain[32];
     sha256(all, count * CHATSEAL_DIGESTBYTES, chain);
+    json_t *forms = json_array();
+    for (size_t i = 0; i < count; i++) {
+        size_t fl = 0;
+        const char *f = chatseal_conv_message(conv, i, &fl);
+        json_array_append_new(forms, json_stringn(f, fl));
+    }
     json_object_set_new(v, "canonical", canons);
+    json_object_set_new(v, "forwarded", forms);
     json_object_set_new(v, "digests", digests);
     json_object_set_new(v, "chain_digest", hex(chain, 32));
     add_token_parts(v, token);
@@ -348,6 +355,19 @@ static json_t *value_vector(const struct value_case *c)
     json_object_set_new(v, "input", json_string(c->input));
     uint8_t d[32], chain[32];
     sha256(cj, cl, d);
+    if (is_msg) { /* the digest of the signed form (FORMAT.md §2.1) */
+        chatseal_conv *one = NULL;
+        char *arr = xmalloc(len + 3);
+        arr[0] = '[';
+        memcpy(arr + 1, c->input, len);
+        arr[len + 1] = ']';
+        arr[len + 2] = '\0';
+        if ((err = chatseal_conv_parse(arr, len + 2, NULL, &one)) ||
+            (err = chatseal_conv_digest(one, 0, d)))
+            die(c->name, err);
+        chatseal_conv_free(one);
+        free(arr);
+    }
     if (is_msg) {
         json_t *canons = json_array(), *digests = json_array();
         json_array_append_new(canons, json_stringn(cj, cl));
@@ -518,7 +538,28 @@ static json_t *reject_vectors(void)
     "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\",\"text\":"        \
     "\"1e+21\"}],\"score\":1e21}"
 
+/* what a vLLM-like server answers, and what an SDK sends back for it */
+#define AST_VLLM                                                               \
+    "{\"role\":\"assistant\",\"content\":null,\"refusal\":null,"              \
+    "\"annotations\":[],\"audio\":null,\"function_call\":null,"                \
+    "\"reasoning_content\":\"The user wants Paris.\",\"tool_calls\":[{"          \
+    "\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{"       \
+    "\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\": "               \
+    "\\\"Paris\\\", \\\"days\\\": 2.0}\"}}]}"
+#define TOOL_VLLM                                                              \
+    "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"sunny\"," \
+    "\"name\":null}"
+
 static const struct conv_case conv_cases[] = {
+    {"conv_sdk_form",
+     "version 2's signed form: null and empty members left out, tool-call "
+     "arguments canonical, an index dropped, reasoning tagged apart (rsn)",
+     RING_ONE,
+     "[",
+     "]",
+     {USR, AST_VLLM, TOOL_VLLM, AST, NULL},
+     -1,
+     {.now = NOW}},
     {"conv_plain",
      "three messages, every message located, no binding",
      RING_ONE,
