@@ -43,6 +43,7 @@
  * fuzz/fuzz_differential.c compare the two byte for byte.
  */
 #include "fastcanon.h"
+#include "numfmt.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -911,149 +912,6 @@ static size_t fc_unescape_canon(char *dst, const char *s, size_t len)
 
 /* ------------------------------------------------------------ numbers -- */
 
-/* Parses "d.ddde[+-]x" from printf into digits (no dot) and exponent. */
-static int fc_sci_parse(const char *s, char *digits, int *exp10)
-{
-    int k = 0;
-    for (; *s && *s != 'e'; s++)
-        if (fc_isdigit((unsigned char)*s))
-            digits[k++] = *s;
-    *exp10 = *s ? atoi(s + 1) : 0;
-    digits[k] = 0;
-    return k;
-}
-
-/* Value of digits d[0..k) as d0.d1d2.. x 10^e, read back with strtod. */
-static double fc_sci_value(const char *d, int k, int e)
-{
-    char buf[48];
-    int i, n = 0;
-    buf[n++] = d[0];
-    if (k > 1) {
-        buf[n++] = '.';
-        for (i = 1; i < k; i++)
-            buf[n++] = d[i];
-    }
-    snprintf(buf + n, sizeof(buf) - (size_t)n, "e%d", e);
-    return strtod(buf, NULL);
-}
-
-/*
- * Shortest digits that read back as x (> 0, finite), ECMAScript style: the
- * fewest digits, and among those the closest to x.  For each length the
- * correctly rounded candidate is tried, then its neighbour on the other side
- * of x (which can be the only one in range next to a power of two, where the
- * rounding interval is lopsided).  Returns k; *n is the decimal exponent with
- * x = 0.d1..dk x 10^n.  Runs under the C locale (set by the caller).
- */
-static int fc_shortest(double x, char *digits, int *n)
-{
-    char buf[64], d[32];
-    int prec;
-    for (prec = 1; prec <= 17; prec++) {
-        int k, e;
-        double y;
-        snprintf(buf, sizeof(buf), "%.*e", prec - 1, x);
-        k = fc_sci_parse(buf, d, &e);
-        y = strtod(buf, NULL);
-        if (y != x) {
-            /* neighbour: one unit in the last digit towards x */
-            char c[32];
-            int i, ce = e;
-            memcpy(c, d, (size_t)k + 1);
-            if (y < x) {
-                for (i = k - 1; i >= 0 && c[i] == '9'; i--)
-                    c[i] = '0';
-                if (i < 0) {
-                    c[0] = '1'; /* 9.99 -> 10.0: same digits, next exponent */
-                    ce++;
-                } else {
-                    c[i]++;
-                }
-            } else {
-                for (i = k - 1; i > 0 && c[i] == '0'; i--)
-                    c[i] = '9';
-                c[i]--; /* d[0] is never 0 */
-                if (c[0] == '0') {
-                    /* 1.00 -> 0.99: shift to 9.9(9) with one more 9 */
-                    memmove(c, c + 1, (size_t)k);
-                    c[k - 1] = '9';
-                    c[k] = 0;
-                    ce--;
-                }
-            }
-            if (fc_sci_value(c, k, ce) != x)
-                continue;
-            memcpy(d, c, (size_t)k + 1);
-            e = ce;
-        }
-        while (k > 1 && d[k - 1] == '0')
-            k--;
-        memcpy(digits, d, (size_t)k);
-        *n = e + 1;
-        return k;
-    }
-    /* unreachable: 17 significant digits always round-trip */
-    snprintf(buf, sizeof(buf), "%.16e", x);
-    {
-        int k, e;
-        k = fc_sci_parse(buf, d, &e);
-        while (k > 1 && d[k - 1] == '0')
-            k--;
-        memcpy(digits, d, (size_t)k);
-        *n = e + 1;
-        return k;
-    }
-}
-
-/* ECMAScript Number.prototype.toString of finite v into buf (>= 32 bytes). */
-static size_t fc_es6(double v, char *buf)
-{
-    char d[20];
-    int k, n, i;
-    size_t o = 0;
-    if (v == 0) {
-        buf[0] = '0';
-        return 1;
-    }
-    if (v < 0) {
-        buf[o++] = '-';
-        v = -v;
-    }
-    k = fc_shortest(v, d, &n);
-    if (k <= n && n <= 21) {
-        for (i = 0; i < k; i++)
-            buf[o++] = d[i];
-        for (i = k; i < n; i++)
-            buf[o++] = '0';
-    } else if (0 < n && n <= 21) {
-        for (i = 0; i < n; i++)
-            buf[o++] = d[i];
-        buf[o++] = '.';
-        for (i = n; i < k; i++)
-            buf[o++] = d[i];
-    } else if (-6 < n && n <= 0) {
-        buf[o++] = '0';
-        buf[o++] = '.';
-        for (i = 0; i < -n; i++)
-            buf[o++] = '0';
-        for (i = 0; i < k; i++)
-            buf[o++] = d[i];
-    } else {
-        int e = n - 1;
-        buf[o++] = d[0];
-        if (k > 1) {
-            buf[o++] = '.';
-            for (i = 1; i < k; i++)
-                buf[o++] = d[i];
-        }
-        buf[o++] = 'e';
-        buf[o++] = e < 0 ? '-' : '+';
-        o += (size_t)snprintf(buf + o, 8, "%d", e < 0 ? -e : e);
-    }
-    return o;
-}
-
 /*
  * Lexes the number at p.  Returns CHATSEAL_OK or MALFORMED_JSON for a bad
  * token (jansson's number grammar: "01" and "1." are invalid tokens, not a
@@ -1581,13 +1439,10 @@ value:
                 }
             } else {
                 double v;
-                locale_t old;
                 err = fc_number_value(fc, p, q, &v);
                 if (err)
                     goto fail;
-                old = uselocale(fc->cloc);
-                fc->olen += fc_es6(v, o);
-                uselocale(old);
+                fc->olen += cs_num_format(v, o);
             }
             p = q;
             goto after_value;

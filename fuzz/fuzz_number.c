@@ -1,0 +1,45 @@
+/*
+ * fuzz_number.c -- the number printer (src/lib/numfmt.c) under libFuzzer.
+ *
+ * The first 8 bytes of the input (zero-padded) are the bits of a double.
+ * Properties: for a finite one, the Ryu printer writes exactly what the old
+ * snprintf/strtod printer (tests/support/numfmt_reference.c) writes, and strtod
+ * reads it back as the same double (-0 as 0); NaN and infinities are not
+ * numbers JSON can hold and are skipped.  Any difference aborts.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "numfmt.h"
+#include "numfmt_reference.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    unsigned char b[8] = {0};
+    char got[CS_NUM_MAX + 1], want[64];
+    size_t ng, nw;
+    double x;
+    memcpy(b, data, size < 8 ? size : 8);
+    memcpy(&x, b, sizeof x);
+    if (!isfinite(x))
+        return 0;
+    ng = cs_num_format(x, got);
+    nw = ref_num_format(x, want);
+    got[ng] = 0;
+    want[nw] = 0;
+    if (ng != nw || memcmp(got, want, ng) != 0) {
+        fprintf(stderr, "fuzz_number: %.17g: new %s, reference %s\n", x, got,
+                want);
+        abort();
+    }
+    if (strtod(got, NULL) != (x == 0 ? 0.0 : x)) {
+        fprintf(stderr, "fuzz_number: %.17g: %s does not read back\n", x, got);
+        abort();
+    }
+    return 0;
+}

@@ -1,0 +1,313 @@
+/*
+ * numfmt.c -- shortest round-trip digits of a double, ECMAScript layout.
+ *
+ * Why: RFC 8785 writes every number as ECMAScript's Number.prototype.toString
+ * does, which needs the fewest decimal digits that read back as the same
+ * double.  Finding them by printing with more and more precision and reading
+ * each try back (snprintf/strtod up to 17 times, the first version of this
+ * code, now tests/support/numfmt_reference.c) cost microseconds per number: a
+ * body of 17-digit numbers cost 30x the CPU of text.  This is Ryu (Ulf Adams,
+ * "Ryu: fast float-to-string conversion", PLDI 2018), which computes the
+ * digits in a fixed number of 64-bit operations.
+ *
+ * How: a double is m2 * 2^e2.  The decimals that round to it form an
+ * interval around it, whose ends (at a quarter-ulp resolution: mv = 4 m2,
+ * mp = mv + 2, mm = mv - 1 or mv - 2 at a power of two, where the gap below
+ * is half as wide) are scaled by 2^e2 / 10^e10 with one 64x128-bit multiply
+ * by a precomputed power of 5 (numtab.h; gen_numtab.py makes and checks it),
+ * giving vm < vr < vp with e10 chosen so that at most a couple of digits too
+ * many are kept.  Then digits are dropped from all three while vp and vm
+ * still differ in what remains: that is the shortest length with a decimal
+ * inside the interval, and vr rounded to it (by the last dropped digit) the
+ * closest such decimal.  The scaled values are floors, so the rare cases
+ * where exactness matters are tracked: whether the dropped part of vm (an
+ * included bound, when m2 is even, since the reader rounds half to even) or
+ * of vr was exactly zero, for the bounds and for a tie (exact ...5000,
+ * rounded to even).
+ *
+ * Byte-identical output to the old printer for every double is the contract:
+ * tests/unit/test_numfmt.c compares them on a million doubles in the test
+ * suite, tests/unit/numfmt_diff.c on 10^8 (docs/PERFORMANCE.md), and
+ * fuzz/fuzz_number.c on whatever libFuzzer finds.
+ */
+#include "numfmt.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "numtab.h"
+
+#if defined(__SIZEOF_INT128__) && !defined(CS_NUMFMT_PORTABLE)
+__extension__ typedef unsigned __int128 nf_u128;
+
+/* (m * mul) >> j for the 128-bit mul (low word first), j >= 64. */
+static uint64_t nf_mul_shift(uint64_t m, const uint64_t *mul, int j)
+{
+    nf_u128 b0 = (nf_u128)m * mul[0];
+    nf_u128 b2 = (nf_u128)m * mul[1];
+    return (uint64_t)(((b0 >> 64) + b2) >> (j - 64));
+}
+#else
+/* The same with 64-bit halves (also built with CS_NUMFMT_PORTABLE by the
+ * tests, so that this path is checked on every machine): m < 2^55 and mul <
+ * 2^123, so the product has at most 178 bits and the result fits 64 once
+ * shifted by j >= 115. */
+static void nf_mul64(uint64_t a, uint64_t b, uint64_t *hi, uint64_t *lo)
+{
+    uint64_t a0 = (uint32_t)a, a1 = a >> 32, b0 = (uint32_t)b, b1 = b >> 32;
+    uint64_t p00 = a0 * b0, p01 = a0 * b1, p10 = a1 * b0, p11 = a1 * b1;
+    uint64_t mid = (p00 >> 32) + (uint32_t)p01 + (uint32_t)p10;
+    *lo = (mid << 32) | (uint32_t)p00;
+    *hi = p11 + (p01 >> 32) + (p10 >> 32) + (mid >> 32);
+}
+
+static uint64_t nf_mul_shift(uint64_t m, const uint64_t *mul, int j)
+{
+    uint64_t h0, l0, h1, l1, mid, hi;
+    int s = j - 64;
+    nf_mul64(m, mul[0], &h0, &l0);
+    nf_mul64(m, mul[1], &h1, &l1);
+    mid = h0 + l1;
+    hi = h1 + (mid < h0);
+    (void)l0;
+    return s >= 64 ? hi >> (s - 64) : (mid >> s) | (hi << (64 - s));
+}
+#endif
+
+/* ceil(log2(5^e)), 1 for e = 0; floor(log10(2^e)); floor(log10(5^e)), all
+ * for 0 <= e <= 1076 (gen_numtab.py checks them against exact values). */
+static int nf_pow5bits(int e)
+{
+    return (int)(((uint32_t)e * 1217359u) >> 19) + 1;
+}
+
+static int nf_log10pow2(int e)
+{
+    return (int)(((uint32_t)e * 78913u) >> 18);
+}
+
+static int nf_log10pow5(int e)
+{
+    return (int)(((uint32_t)e * 732923u) >> 20);
+}
+
+static int nf_pow5_factor(uint64_t v)
+{
+    int n = 0;
+    while (v && v % 5 == 0) {
+        v /= 5;
+        n++;
+    }
+    return n;
+}
+
+static int nf_multiple_of_pow5(uint64_t v, int p)
+{
+    return nf_pow5_factor(v) >= p;
+}
+
+static int nf_multiple_of_pow2(uint64_t v, int p)
+{
+    return (v & ((UINT64_C(1) << p) - 1)) == 0;
+}
+
+/* The decimal interval of m2 * 2^(e2 + 2) scaled by 10^-e10 (see the
+ * opening comment); sets the exactness flags.  mm_shift is 1 unless the
+ * gap below is the narrow one. */
+struct nf_scaled {
+    uint64_t vr, vp, vm;
+    int e10;
+    int vm_zeros, vr_zeros; /* the dropped part is exactly zero */
+};
+
+static void nf_scale(uint64_t m2, int e2, unsigned mm_shift, int accept,
+                     struct nf_scaled *s)
+{
+    uint64_t mv = 4 * m2;
+    s->vm_zeros = s->vr_zeros = 0;
+    if (e2 >= 0) {
+        int q = nf_log10pow2(e2) - 1, k, i;
+        if (q < 0)
+            q = 0;
+        k = CS_POW5INV_BITS + nf_pow5bits(q) - 1;
+        i = -e2 + q + k;
+        s->e10 = q;
+        s->vr = nf_mul_shift(mv, cs_pow5inv[q], i);
+        s->vp = nf_mul_shift(mv + 2, cs_pow5inv[q], i);
+        s->vm = nf_mul_shift(mv - 1 - mm_shift, cs_pow5inv[q], i);
+        if (q <= 21) {
+            /* at most one of mm, mv, mp is a multiple of 5 */
+            if (mv % 5 == 0)
+                s->vr_zeros = nf_multiple_of_pow5(mv, q);
+            else if (accept)
+                s->vm_zeros = nf_multiple_of_pow5(mv - 1 - mm_shift, q);
+            else
+                s->vp -= (uint64_t)nf_multiple_of_pow5(mv + 2, q);
+        }
+    } else {
+        int q = nf_log10pow5(-e2) - 1, i, k, j;
+        if (q < 0)
+            q = 0;
+        i = -e2 - q;
+        k = nf_pow5bits(i) - CS_POW5_BITS;
+        j = q - k;
+        s->e10 = q + e2;
+        s->vr = nf_mul_shift(mv, cs_pow5[i], j);
+        s->vp = nf_mul_shift(mv + 2, cs_pow5[i], j);
+        s->vm = nf_mul_shift(mv - 1 - mm_shift, cs_pow5[i], j);
+        if (q <= 1) {
+            /* mv = 4 m2 has two trailing zero bits, mm has one or none */
+            s->vr_zeros = 1;
+            if (accept)
+                s->vm_zeros = mm_shift == 1 || q == 0;
+            else
+                s->vp--;
+        } else if (q < 63) {
+            /* vr = mv * 5^i / 2^q is exact when 2^q divides mv */
+            s->vr_zeros = nf_multiple_of_pow2(mv, q);
+        }
+    }
+}
+
+/* Drops digits while the interval still holds a shorter decimal; returns
+ * the chosen digits as an integer and adds the dropped count to *e10. */
+static uint64_t nf_shorten(struct nf_scaled *s, int accept)
+{
+    uint64_t vr = s->vr, vp = s->vp, vm = s->vm;
+    unsigned last = 0;
+    int removed = 0;
+    if (s->vm_zeros || s->vr_zeros) {
+        /* rare: an exact bound or an exact tie matters */
+        int vmz = s->vm_zeros, vrz = s->vr_zeros;
+        while (vp / 10 > vm / 10) {
+            vmz &= vm % 10 == 0;
+            vrz &= last == 0;
+            last = (unsigned)(vr % 10);
+            vr /= 10;
+            vp /= 10;
+            vm /= 10;
+            removed++;
+        }
+        if (vmz) {
+            /* the lower bound is included and ends in zeros: drop them */
+            while (vm % 10 == 0) {
+                vrz &= last == 0;
+                last = (unsigned)(vr % 10);
+                vr /= 10;
+                vp /= 10;
+                vm /= 10;
+                removed++;
+            }
+        }
+        if (vrz && last == 5 && vr % 2 == 0)
+            last = 4; /* an exact tie rounds to even */
+        s->e10 += removed;
+        return vr + ((vr == vm && (!accept || !vmz)) || last >= 5);
+    }
+    while (vp / 10 > vm / 10) {
+        last = (unsigned)(vr % 10);
+        vr /= 10;
+        vp /= 10;
+        vm /= 10;
+        removed++;
+    }
+    s->e10 += removed;
+    return vr + (vr == vm || last >= 5);
+}
+
+int cs_num_shortest(double x, char digits[17], int *point)
+{
+    uint64_t bits, mant, out;
+    unsigned bexp, mm_shift;
+    int e2, accept, k = 0, i;
+    struct nf_scaled s;
+    char tmp[20];
+
+    memcpy(&bits, &x, sizeof bits);
+    mant = bits & ((UINT64_C(1) << 52) - 1);
+    bexp = (unsigned)(bits >> 52) & 0x7FF;
+    if (bexp == 0) {
+        e2 = 1 - 1075 - 2; /* subnormal: no hidden bit */
+    } else {
+        e2 = (int)bexp - 1075 - 2;
+        mant |= UINT64_C(1) << 52;
+    }
+    accept = (mant & 1) == 0;
+    mm_shift = mant != (UINT64_C(1) << 52) || bexp <= 1;
+    nf_scale(mant, e2, mm_shift, accept, &s);
+    out = nf_shorten(&s, accept);
+    do {
+        tmp[k++] = (char)('0' + out % 10);
+        out /= 10;
+    } while (out);
+    /* tmp holds the k digits backwards; its trailing zeros are dropped */
+    i = 0;
+    while (i < k - 1 && tmp[i] == '0')
+        i++;
+    *point = s.e10 + k;
+    for (int j = k - 1; j >= i; j--)
+        *digits++ = tmp[j];
+    return k - i;
+}
+
+/* Writes the decimal e (|e| < 1000) and returns its length. */
+static size_t nf_uint(char *o, unsigned e)
+{
+    char t[4];
+    size_t n = 0, i;
+    do {
+        t[n++] = (char)('0' + e % 10);
+        e /= 10;
+    } while (e);
+    for (i = 0; i < n; i++)
+        o[i] = t[n - 1 - i];
+    return n;
+}
+
+size_t cs_num_format(double v, char *buf)
+{
+    char d[17];
+    int k, n, i;
+    size_t o = 0;
+    if (v == 0) {
+        buf[0] = '0';
+        return 1;
+    }
+    if (v < 0) {
+        buf[o++] = '-';
+        v = -v;
+    }
+    k = cs_num_shortest(v, d, &n);
+    if (k <= n && n <= 21) {
+        /* an integer: the digits, then zeros */
+        memcpy(buf + o, d, (size_t)k);
+        o += (size_t)k;
+        for (i = k; i < n; i++)
+            buf[o++] = '0';
+    } else if (0 < n && n <= 21) {
+        memcpy(buf + o, d, (size_t)n);
+        o += (size_t)n;
+        buf[o++] = '.';
+        memcpy(buf + o, d + n, (size_t)(k - n));
+        o += (size_t)(k - n);
+    } else if (-6 < n && n <= 0) {
+        buf[o++] = '0';
+        buf[o++] = '.';
+        for (i = 0; i < -n; i++)
+            buf[o++] = '0';
+        memcpy(buf + o, d, (size_t)k);
+        o += (size_t)k;
+    } else {
+        int e = n - 1;
+        buf[o++] = d[0];
+        if (k > 1) {
+            buf[o++] = '.';
+            memcpy(buf + o, d + 1, (size_t)(k - 1));
+            o += (size_t)(k - 1);
+        }
+        buf[o++] = 'e';
+        buf[o++] = e < 0 ? '-' : '+';
+        o += nf_uint(buf + o, (unsigned)(e < 0 ? -e : e));
+    }
+    return o;
+}
