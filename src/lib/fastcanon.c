@@ -380,6 +380,25 @@ static const unsigned short fc_hexv[256] = {
     0x100, 0x100, 0x100,
 };
 
+/* Canonical text of U+0000..U+001F (RFC 8785: the five short escapes,
+ * else \u00xx in lowercase hex), NUL-padded; its length is fc_ctllen. */
+static const char fc_ctl[32][7] = {
+    "\\u0000", "\\u0001", "\\u0002", "\\u0003", "\\u0004", "\\u0005", "\\u0006",
+    "\\u0007", "\\b",     "\\t",     "\\n",     "\\u000b", "\\f",     "\\r",
+    "\\u000e", "\\u000f", "\\u0010", "\\u0011", "\\u0012", "\\u0013", "\\u0014",
+    "\\u0015", "\\u0016", "\\u0017", "\\u0018", "\\u0019", "\\u001a", "\\u001b",
+    "\\u001c", "\\u001d", "\\u001e", "\\u001f",
+};
+static const unsigned char fc_ctllen[32] = {6, 6, 6, 6, 6, 6, 6, 6, 2, 2, 2,
+                                            6, 2, 2, 6, 6, 6, 6, 6, 6, 6, 6,
+                                            6, 6, 6, 6, 6, 6, 6, 6, 6, 6};
+/* The two-byte escapes \" \\ \b \f \n \r \t are their own canonical
+ * form (2) and \/ is '/' (1); 0 marks any other byte after a backslash. */
+static const unsigned char fc_esc2len[256] = {
+    ['"'] = 2, ['\\'] = 2, ['b'] = 2, ['f'] = 2,
+    ['n'] = 2, ['r'] = 2,  ['t'] = 2, ['/'] = 1,
+};
+
 /* 4 hex digits at p (caller checked there are 4 bytes), or -1. */
 static long fc_hex4(const unsigned char *p)
 {
@@ -672,11 +691,38 @@ fc_string_avx2(cs_fc *fc, const unsigned char **pp, const unsigned char *end,
          * encoders write for every non-ASCII character) decoded without
          * data-dependent branches; anything else one by one */
         do {
+            unsigned ek = end - p >= 2 ? fc_esc2len[p[1]] : 0;
+            if (ek) {
+                /* \n, \", \/ ...: table-driven, no branch per kind, as
+                 * text of random escapes mispredicts every one */
+                o[0] = ek == 1 ? '/' : '\\';
+                o[1] = (char)p[1];
+                o += ek;
+                p += 2;
+                has_esc |= ek == 2;
+                continue;
+            }
             if (end - p >= 6 && p[1] == 'u') {
                 unsigned a = fc_hexv[p[2]], b = fc_hexv[p[3]];
                 unsigned c = fc_hexv[p[4]], d = fc_hexv[p[5]];
                 unsigned cp = a << 12 | b << 8 | c << 4 | d;
-                if (!((a | b | c | d) & 0x100) && cp >= 0x80 &&
+                if (!((a | b | c | d) & 0x100) && cp < 0x20) {
+                    memcpy(o, fc_ctl[cp], 6);
+                    o += fc_ctllen[cp];
+                    p += 6;
+                    has_esc = 1;
+                    continue;
+                }
+                if (!((a | b | c | d) & 0x100) && cp < 0x80) {
+                    unsigned e = cp == '"' || cp == '\\';
+                    o[0] = e ? '\\' : (char)cp;
+                    o[1] = (char)cp;
+                    o += 1 + e;
+                    p += 6;
+                    has_esc |= (int)e;
+                    continue;
+                }
+                if (!((a | b | c | d) & 0x100) &&
                     (cp < 0xD800 || cp > 0xDFFF)) {
                     /* 2 or 3 UTF-8 bytes, both written, one kept */
                     unsigned three = cp >= 0x800;
@@ -1005,16 +1051,30 @@ static const unsigned char *fc_name(const cs_fc *fc, const struct fc_member *m)
 static int fc_namecmp(const unsigned char *a, size_t al, const unsigned char *b,
                       size_t bl)
 {
-    size_t n = al < bl ? al : bl, i;
-    for (i = 0; i < n; i++) {
-        unsigned x = a[i], y = b[i];
-        if (x == y)
-            continue;
-        if (x >= 0xEE && y >= 0xEE && (x >= 0xF0) != (y >= 0xF0))
-            return x >= 0xF0 ? -1 : 1;
-        return x < y ? -1 : 1;
+    size_t n = al < bl ? al : bl, i = 0;
+    unsigned x, y;
+#if defined(__GNUC__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* names of many members often share long prefixes: skip equal bytes a
+     * word at a time (the sort's cost is its compares) */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t u, v;
+        memcpy(&u, a + i, 8);
+        memcpy(&v, b + i, 8);
+        if (u != v) {
+            i += (size_t)__builtin_ctzll(u ^ v) >> 3;
+            break;
+        }
     }
-    return al < bl ? -1 : al > bl;
+#endif
+    while (i < n && a[i] == b[i])
+        i++;
+    if (i == n)
+        return al < bl ? -1 : al > bl;
+    x = a[i];
+    y = b[i];
+    if (x >= 0xEE && y >= 0xEE && (x >= 0xF0) != (y >= 0xF0))
+        return x >= 0xF0 ? -1 : 1;
+    return x < y ? -1 : 1;
 }
 
 static int fc_memcmp(const cs_fc *fc, const struct fc_member *a,
