@@ -31,39 +31,6 @@
 #define BENCH_DEFAULT_ROUNDS 50
 #define BENCH_CONTENT_BYTES 1000
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    int failed;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        char *q;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        q = realloc(b->p, cap);
-        if (!q) {
-            b->failed = 1;
-            return;
-        }
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
 /* xorshift64: a fixed, portable word sequence (not for anything secret) */
 static uint64_t next_rand(uint64_t *s)
 {
@@ -81,45 +48,47 @@ static const char *const words[] = {
     "1e3",     "\u2603",
 };
 
-/* One OpenAI-style request body with n messages. */
+/* One OpenAI-style request body with n messages, written through a stdio
+ * memory stream (the CLI sees only the public header, so it has no buffer
+ * type of its own to keep). */
 static char *make_body(size_t n, size_t *len)
 {
     static const char *const roles[] = {"user", "assistant", "user",
                                         "assistant", "tool"};
-    struct buf b = {0};
     uint64_t seed = 0x9e3779b97f4a7c15u;
-    char num[64];
+    char *p = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&p, &size);
+    int bad;
 
-    buf_str(&b, "{\"model\":\"chatseal-bench\",\"temperature\":0.7,"
-                "\"messages\":[");
+    if (!f)
+        return NULL;
+    fputs("{\"model\":\"chatseal-bench\",\"temperature\":0.7,"
+          "\"messages\":[",
+          f);
     for (size_t i = 0; i < n; i++) {
         const char *role = i == 0 ? "system" : roles[(i - 1) % 5];
-        size_t start;
-        if (i)
-            buf_str(&b, ",");
-        buf_str(&b, "{\"role\":\"");
-        buf_str(&b, role);
-        buf_str(&b, "\",");
-        if (strcmp(role, "tool") == 0) {
-            snprintf(num, sizeof num, "\"tool_call_id\":\"call_%zu\",", i);
-            buf_str(&b, num);
+        long start;
+        fprintf(f, "%s{\"role\":\"%s\",", i ? "," : "", role);
+        if (strcmp(role, "tool") == 0)
+            fprintf(f, "\"tool_call_id\":\"call_%zu\",", i);
+        fputs("\"content\":\"", f);
+        start = ftell(f);
+        while (ftell(f) - start < BENCH_CONTENT_BYTES) {
+            fputs(words[next_rand(&seed) % (sizeof words / sizeof words[0])],
+                  f);
+            fputc(' ', f);
         }
-        buf_str(&b, "\"content\":\"");
-        start = b.len;
-        while (!b.failed && b.len - start < BENCH_CONTENT_BYTES) {
-            buf_str(&b,
-                    words[next_rand(&seed) % (sizeof words / sizeof words[0])]);
-            buf_str(&b, " ");
-        }
-        buf_str(&b, "\"}");
+        fputs("\"}", f);
     }
-    buf_str(&b, "]}");
-    if (b.failed) {
-        free(b.p);
+    fputs("]}", f);
+    bad = ferror(f);
+    if (fclose(f) != 0 || bad) {
+        free(p);
         return NULL;
     }
-    *len = b.len;
-    return b.p;
+    *len = size;
+    return p;
 }
 
 static double now_us(void)

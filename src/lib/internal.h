@@ -5,10 +5,19 @@
  *
  *   errors.c   names and sentences for chatseal_error
  *   options.c  reading the caller's chatseal_options/limits; the version
- *   util.c     growable buffers, base64url, framing, role lists
+ *   buf.c      cs_buf, the one growable buffer (framing, JSON strings)
+ *   util.c     base64url, role codes and lists, the clock
  *   mac.c      HMAC-SHA256 and SHA-256 through OpenSSL's EVP interfaces
  *   keyring.c  key ring text, key generation, zeroization
  *   canon.c    the public canonicalize calls (over fastcanon.c)
+ *   the canonicalizer, in layers (fcpriv.h; each file calls only those
+ *   listed before it):
+ *     jstring.c  string codec: strict reading, SIMD scanners, RFC 8785 out
+ *     numfmt.c   number codec: lexing, strtod, shortest round-trip (Ryu,
+ *                tables in numtab.h from gen_numtab.py)
+ *     jobject.c  object members: sort, duplicates, reassembly in place
+ *     fastcanon.c  the one-pass parser and its API (fastcanon.h)
+ *     fcconv.c   the conversation scan, through the parser's hooks
  *   form.c     the signed form of a message (§2.1): what v2 signs
  *   conv.c     a parsed conversation: per-message digests and roles
  *   token.c    token headers: build, decode, validate, inspect
@@ -39,8 +48,13 @@ typedef struct cs_buf {
     int oom; /* sticky: an append failed; the contents are incomplete */
 } cs_buf;
 
-/* Room for extra more bytes (and the NUL); -1 (and oom set) if none. */
+/* buf.c.  Room for extra more bytes (and the NUL); -1 (and oom set) if
+ * none. */
 int cs_buf_reserve(cs_buf *b, size_t extra);
+/* The buffer as an array: room for count elements of elem bytes at b->p
+ * (n is not used); b->p, or NULL (and oom set) when out of memory.  The
+ * array moves when it grows: take the returned pointer again. */
+void *cs_buf_array(cs_buf *b, size_t count, size_t elem);
 void cs_buf_put(cs_buf *b, const void *s, size_t n);
 void cs_buf_puts(cs_buf *b, const char *s);
 void cs_buf_putc(cs_buf *b, char c);

@@ -1,5 +1,7 @@
 /*
- * numfmt.c -- shortest round-trip digits of a double, ECMAScript layout.
+ * numfmt.c -- the number codec of the canonicalizer: JSON number tokens
+ * lexed with jansson's grammar and read with strtod, and written as the
+ * shortest round-trip digits of the double, ECMAScript layout.
  *
  * Why: RFC 8785 writes every number as ECMAScript's Number.prototype.toString
  * does, which needs the fewest decimal digits that read back as the same
@@ -32,7 +34,9 @@
  */
 #include "numfmt.h"
 
+#include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "numtab.h"
@@ -310,4 +314,86 @@ size_t cs_num_format(double v, char *buf)
         o += nf_uint(buf + o, (unsigned)(e < 0 ? -e : e));
     }
     return o;
+}
+
+/* ------------------------------------------------------------ reading -- */
+
+static int nf_isdigit(unsigned c)
+{
+    return c - '0' < 10;
+}
+
+/*
+ * Lexes the number at p.  Returns CHATSEAL_OK or MALFORMED_JSON for a bad
+ * token (jansson's number grammar: "01" and "1." are invalid tokens, not a
+ * number followed by something).  *stop is where lexing stopped either way:
+ * the end of the token, or the byte that did not fit.  *simple is set for an
+ * integer of at most 15 digits.
+ */
+chatseal_error cs_num_lex(const unsigned char *p, const unsigned char *end,
+                          const unsigned char **stop, int *simple)
+{
+    const unsigned char *s = p;
+    int plain = 1;
+    *stop = p;
+    if (p < end && *p == '-')
+        p++;
+    if (p < end && *p == '0') {
+        p++;
+        if (p < end && nf_isdigit(*p))
+            goto bad;
+    } else if (p < end && nf_isdigit(*p)) {
+        while (p < end && nf_isdigit(*p))
+            p++;
+    } else {
+        goto bad;
+    }
+    if (p < end && *p == '.') {
+        plain = 0;
+        p++;
+        if (p == end || !nf_isdigit(*p))
+            goto bad;
+        while (p < end && nf_isdigit(*p))
+            p++;
+    }
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        plain = 0;
+        p++;
+        if (p < end && (*p == '+' || *p == '-'))
+            p++;
+        if (p == end || !nf_isdigit(*p))
+            goto bad;
+        while (p < end && nf_isdigit(*p))
+            p++;
+    }
+    *stop = p;
+    *simple = plain && (p - s) - (*s == '-') <= 15;
+    return CHATSEAL_OK;
+bad:
+    *stop = p;
+    return CHATSEAL_E_MALFORMED_JSON;
+}
+
+chatseal_error cs_num_read(const unsigned char *s, const unsigned char *e,
+                           cs_buf *scratch, locale_t *cloc, double *v)
+{
+    size_t n = (size_t)(e - s);
+    locale_t old;
+    if (!*cloc) {
+        *cloc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+        if (!*cloc)
+            return CHATSEAL_E_NO_MEMORY;
+    }
+    scratch->n = 0;
+    scratch->oom = 0;
+    if (cs_buf_reserve(scratch, n))
+        return CHATSEAL_E_NO_MEMORY;
+    memcpy(scratch->p, s, n);
+    scratch->p[n] = 0;
+    old = uselocale(*cloc);
+    *v = strtod(scratch->p, NULL);
+    uselocale(old);
+    if (isinf(*v) || isnan(*v))
+        return CHATSEAL_E_INVALID_NUMBER;
+    return CHATSEAL_OK;
 }

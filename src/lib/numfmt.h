@@ -9,7 +9,11 @@
 #ifndef CS_NUMFMT_H
 #define CS_NUMFMT_H
 
+#include <locale.h>
 #include <stddef.h>
+
+#include "chatseal.h"
+#include "internal.h"
 
 /* Longest text cs_num_format writes: "-" 17 digits "." "e-" 3 digits. */
 #define CS_NUM_MAX 32
@@ -25,5 +29,22 @@ int cs_num_shortest(double x, char digits[17], int *point);
 /* ECMAScript Number::toString(v) of a finite v into buf (CS_NUM_MAX bytes,
  * not NUL-terminated); returns the length.  -0 is "0". */
 size_t cs_num_format(double v, char *buf);
+
+/*
+ * Lexes the number at p.  Returns CHATSEAL_OK or MALFORMED_JSON for a bad
+ * token (jansson's number grammar: "01" and "1." are invalid tokens, not a
+ * number followed by something).  *stop is where lexing stopped either way:
+ * the end of the token, or the byte that did not fit.  *simple is set for an
+ * integer of at most 15 digits (already canonical, except "-0").
+ */
+chatseal_error cs_num_lex(const unsigned char *p, const unsigned char *end,
+                          const unsigned char **stop, int *simple);
+
+/* Reads the number token [s, e) as a double (strtod under the "C" locale,
+ * *cloc created on first use, freed by the caller; scratch holds the
+ * NUL-terminated copy): OK, INVALID_NUMBER when it is not finite, or
+ * NO_MEMORY. */
+chatseal_error cs_num_read(const unsigned char *s, const unsigned char *e,
+                           cs_buf *scratch, locale_t *cloc, double *v);
 
 #endif /* CS_NUMFMT_H */
