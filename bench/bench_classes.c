@@ -379,6 +379,7 @@ int main(int argc, char **argv)
     e = chatseal_keyring_parse(KEYS, sizeof KEYS - 1, &ring);
     if (e)
         die("keyring", e);
+    opt = (chatseal_options)CHATSEAL_OPTIONS_INIT;
     opt.now = NOW;
     if (only) {
         int rc = profile(only);

@@ -78,6 +78,20 @@ static uint64_t nf_mul_shift(uint64_t m, const uint64_t *mul, int j)
 }
 #endif
 
+static int nf_clz64(uint64_t v)
+{
+#if defined(__GNUC__)
+    return __builtin_clzll(v);
+#else
+    int n = 0;
+    while (!(v >> 63)) {
+        v <<= 1;
+        n++;
+    }
+    return n;
+#endif
+}
+
 /* ceil(log2(5^e)), 1 for e = 0; floor(log10(2^e)); floor(log10(5^e)), all
  * for 0 <= e <= 1076 (gen_numtab.py checks them against exact values). */
 static int nf_pow5bits(int e)
@@ -374,11 +388,133 @@ bad:
     return CHATSEAL_E_MALFORMED_JSON;
 }
 
+/* hi:lo = a * b */
+static void nf_mul128(uint64_t a, uint64_t b, uint64_t *hi, uint64_t *lo)
+{
+#if defined(__SIZEOF_INT128__) && !defined(CS_NUMFMT_PORTABLE)
+    nf_u128 p = (nf_u128)a * b;
+    *hi = (uint64_t)(p >> 64);
+    *lo = (uint64_t)p;
+#else
+    nf_mul64(a, b, hi, lo);
+#endif
+}
+
+/*
+ * w * 10^q as the nearest double, by the Eisel-Lemire method (D. Lemire,
+ * "Number parsing at a gigabyte per second", 2021): w normalized times the
+ * 128-bit 10^q of numtab.h (rounded down) gives the top bits of the exact
+ * product with an error below one unit of the low word; when that error
+ * could change the rounding, or the value is subnormal or out of range, it
+ * gives up (0) and the caller asks strtod.  1 and *out on success.
+ */
+static int nf_eisel_lemire(uint64_t w, int64_t q, int neg, double *out)
+{
+    const uint64_t *t;
+    uint64_t hi, lo, m, bits;
+    int clz, msb;
+    int64_t e2;
+    if (w == 0) {
+        *out = neg ? -0.0 : 0.0;
+        return 1;
+    }
+    if (q < CS_POW10_MIN || q > CS_POW10_MAX)
+        return 0;
+    t = cs_pow10[q - CS_POW10_MIN];
+    clz = nf_clz64(w);
+    w <<= clz;
+    nf_mul128(w, t[1], &hi, &lo);
+    if ((hi & 0x1FF) == 0x1FF && lo + w < w) {
+        /* the low word could carry into the bits kept: widen */
+        uint64_t yhi, ylo, mlo, mhi;
+        nf_mul128(w, t[0], &yhi, &ylo);
+        mlo = lo + yhi;
+        mhi = hi + (mlo < lo);
+        if ((mhi & 0x1FF) == 0x1FF && mlo + 1 == 0 && ylo + w < w)
+            return 0;
+        hi = mhi;
+        lo = mlo;
+    }
+    msb = (int)(hi >> 63);
+    m = hi >> (msb + 9); /* 54 bits: 53 and a rounding bit */
+    e2 = (int64_t)cs_pow10_e2[q - CS_POW10_MIN] + 64 + 1023 - clz - (1 ^ msb);
+    if (lo == 0 && (hi & 0x1FF) == 0 && (m & 3) == 1)
+        return 0; /* exactly halfway, maybe: the dropped bits are unknown */
+    m += m & 1;
+    m >>= 1;
+    if (m >> 53) {
+        m >>= 1;
+        e2++;
+    }
+    if (e2 <= 0 || e2 >= 0x7FF)
+        return 0; /* subnormal, infinite: strtod */
+    bits = (uint64_t)e2 << 52 | (m & ((UINT64_C(1) << 52) - 1));
+    if (neg)
+        bits |= UINT64_C(1) << 63;
+    memcpy(out, &bits, sizeof *out);
+    return 1;
+}
+
+/*
+ * The token [s, e) (already lexed) as w * 10^q with the first 19
+ * significant digits in w; *trunc is set when a non-zero digit was
+ * dropped.  Exponents beyond +-100000 are clamped (far outside any double,
+ * where the fast path gives up anyway).
+ */
+static void nf_decimal(const unsigned char *s, const unsigned char *e,
+                       uint64_t *w, int64_t *q, int *neg, int *trunc)
+{
+    uint64_t m = 0;
+    int64_t ex = 0, shift = 0;
+    int nd = 0, frac = 0, eneg = 0;
+    *neg = s < e && *s == '-';
+    *trunc = 0;
+    s += *neg;
+    for (; s < e && *s != 'e' && *s != 'E'; s++) {
+        unsigned d = (unsigned)*s - '0';
+        if (*s == '.') {
+            frac = 1;
+            continue;
+        }
+        if (m == 0 && d == 0) {
+            shift -= frac; /* a leading zero: only its place counts */
+        } else if (nd < 19) {
+            m = m * 10 + d;
+            nd++;
+            shift -= frac;
+        } else {
+            shift += !frac; /* dropped: an integer digit still scales */
+            *trunc |= d != 0;
+        }
+    }
+    if (s < e) {
+        s++;
+        if (*s == '+' || *s == '-')
+            eneg = *s++ == '-';
+        for (; s < e; s++)
+            if (ex < 100000)
+                ex = ex * 10 + (*s - '0');
+    }
+    *w = m;
+    *q = (eneg ? -ex : ex) + shift;
+}
+
 chatseal_error cs_num_read(const unsigned char *s, const unsigned char *e,
                            cs_buf *scratch, locale_t *cloc, double *v)
 {
     size_t n = (size_t)(e - s);
     locale_t old;
+    uint64_t w;
+    int64_t q;
+    int neg, trunc;
+    nf_decimal(s, e, &w, &q, &neg, &trunc);
+    if (nf_eisel_lemire(w, q, neg, v)) {
+        double up;
+        /* with digits dropped, the value is between w and w + 1 (times
+         * 10^q): fine when both ends round to the same double */
+        if (!trunc || (nf_eisel_lemire(w + 1, q, neg, &up) && up == *v))
+            return CHATSEAL_OK;
+    }
     if (!*cloc) {
         *cloc = newlocale(LC_ALL_MASK, "C", (locale_t)0);
         if (!*cloc)

@@ -15,8 +15,13 @@
  * 2^64 (the 1e21 switch to exponent form), (4) the neighbours of a power of
  * 2 or of 10 (the narrow gap below a power of two, the 1e-7 and 1e21
  * boundaries).  Every result must also read back as the same double.
+ * The reader (cs_num_read: Eisel-Lemire, strtod when unsure) is held to
+ * strtod, bit for bit, on a quarter as many number texts: random digit
+ * strings with points and exponents, and exact decimals of doubles and of
+ * halfway points cut at any length.
  * Exit status 0 only when nothing differed.
  */
+#include <locale.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -190,6 +195,118 @@ static double draw(uint64_t *s, unsigned family)
     }
 }
 
+/* ------------------------------------------------------------ reading -- */
+
+static cs_buf scratch;
+static locale_t cloc;
+
+/* cs_num_read (Eisel-Lemire, strtod when unsure) == strtod, bit for bit */
+static void check_read(const char *text)
+{
+    const unsigned char *s = (const unsigned char *)text, *stop;
+    size_t n = strlen(text);
+    int simple = 0;
+    double got = 0, want;
+    chatseal_error e;
+    if (cs_num_lex(s, s + n, &stop, &simple) || stop != s + n)
+        return; /* not a JSON number token */
+    e = cs_num_read(s, s + n, &scratch, &cloc, &got);
+    want = strtod(text, NULL);
+    if (!isfinite(want) ? e != CHATSEAL_E_INVALID_NUMBER
+                        : e || memcmp(&got, &want, sizeof got) != 0) {
+        if (failures++ < 20)
+            fprintf(stderr, "FAIL read %s: got %.17g (%s), strtod %.17g\n",
+                    text, got, chatseal_error_name(e), want);
+    }
+}
+
+static void read_edge_cases(void)
+{
+    static const char *const t[] = {
+        "0",
+        "-0",
+        "0.0",
+        "-0.0e5",
+        "1",
+        "1e0",
+        "1E+2",
+        "0.1",
+        "1e-7",
+        "1e21",
+        "1e23",
+        "9007199254740993",
+        "9007199254740992.5",
+        "2.2250738585072011e-308",
+        "2.2250738585072014e-308",
+        "4.9406564584124654e-324",
+        "2.4703282292062327e-324",
+        "2.4703282292062328e-324",
+        "1.7976931348623157e308",
+        "1.7976931348623158e308",
+        "1.7976931348623159e308",
+        "1e309",
+        "-1e400",
+        "1e-400",
+        "123456789012345678901234567890",
+        "0.000000000000000000000000000000000000000001",
+        "7.2057594037927933e16",
+        "3.0000000000000000000000000000001",
+        "1.00000000000000011102230246251565404236316680908203125",
+        "1.00000000000000011102230246251565404236316680908203124",
+        "1.00000000000000011102230246251565404236316680908203126",
+        "0.30000000000000004",
+        "1e99999999999",
+        "1e-99999999999",
+        "100000000000000000000000000000000000000000000e-44"};
+    for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+        check_read(t[i]);
+}
+
+/* A random number token: 1-30 digits, maybe a point, maybe an exponent;
+ * or the exact decimal of a random double, or of a halfway point between
+ * two doubles, cut anywhere (the inputs where rounding is hardest). */
+static void draw_read(uint64_t *s, char *buf, size_t cap)
+{
+    uint64_t r = rng(s);
+    size_t n = 0;
+    if (r % 4 == 0) {
+        double x = from_bits(rng(s) & ~(1ull << 63));
+        uint64_t b;
+        int prec = (int)((r >> 3) % 60) + 1;
+        if (!isfinite(x))
+            x = 1.5;
+        memcpy(&b, &x, sizeof b);
+        if ((r >> 2) & 1) {
+            /* the halfway point to the next double, exact in long double
+             * where it is wider (x86), printed to prec digits */
+            long double mid =
+                ((long double)x + (long double)from_bits(b + 1)) / 2;
+            snprintf(buf, cap, "%.*Le", prec, mid);
+        } else {
+            snprintf(buf, cap, "%.*e", prec, x);
+        }
+        return;
+    }
+    if (r & 16)
+        buf[n++] = '-';
+    int nd = (int)((r >> 8) % 30) + 1, point = (int)((r >> 16) % 32);
+    uint64_t d = rng(s);
+    for (int i = 0; i < nd; i++) {
+        if (i == point && i > 0)
+            buf[n++] = '.';
+        buf[n++] = (char)('0' + d % 10);
+        d /= 10;
+        if (!d)
+            d = rng(s);
+    }
+    if (buf[n - 1] == '.')
+        n--;
+    if (r & 32)
+        snprintf(buf + n, cap - n, "e%d", (int)((r >> 24) % 700) - 350);
+    else
+        buf[n] = 0;
+}
+
 int main(int argc, char **argv)
 {
     unsigned long long count =
@@ -197,10 +314,20 @@ int main(int argc, char **argv)
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 20261205ull;
     uint64_t s = seed;
     edge_cases();
-    for (unsigned long long i = 0; i < count; i++)
+    read_edge_cases();
+    for (unsigned long long i = 0; i < count; i++) {
+        char text[128];
         check(draw(&s, (unsigned)i));
-    printf("test_numfmt: %llu random doubles (seed %llu) and the edge cases: "
-           "%llu differ\n",
-           count, (unsigned long long)seed, failures);
+        if (i % 4 == 0) { /* the reader: a quarter as many */
+            draw_read(&s, text, sizeof text);
+            check_read(text);
+        }
+    }
+    if (cloc)
+        freelocale(cloc);
+    cs_buf_free(&scratch);
+    printf("test_numfmt: %llu random doubles printed, %llu number texts "
+           "read (seed %llu), and the edge cases: %llu differ\n",
+           count, (count + 3) / 4, (unsigned long long)seed, failures);
     return failures != 0;
 }
