@@ -309,8 +309,9 @@ static chatseal_error fc_pop_object(cs_fc *fc, struct fc_frame *f)
 }
 
 /* A run starts: empty arena, no frames; one allocation of about the
- * output's size when it is kept (it is rarely longer than the input),
- * instead of a chain of doublings, copies and fresh page faults. */
+ * output's size when it is kept (rarely more than the input and a quarter:
+ * numbers such as 1.5e20 grow), instead of a chain of doublings, copies and
+ * fresh page faults.  Pages never written cost no memory. */
 static chatseal_error fc_reset(cs_fc *fc, size_t len)
 {
     fc->out.n = fc->names.n = fc->nmem = fc->nfr = fc->nobj = 0;
@@ -320,7 +321,8 @@ static chatseal_error fc_reset(cs_fc *fc, size_t len)
     fc->deferred = CHATSEAL_OK;
     fc->conv.nroot = 0;
     if (cs_buf_reserve(&fc->out,
-                       (fc->sink || len < 4096 ? 4096 : len) + FC_SLACK))
+                       (fc->sink || len < 4096 ? 4096 : len + len / 4) +
+                           FC_SLACK))
         return CHATSEAL_E_NO_MEMORY;
     return CHATSEAL_OK;
 }

@@ -222,6 +222,14 @@ static uint64_t nf_shorten(struct nf_scaled *s, int accept)
         s->e10 += removed;
         return vr + ((vr == vm && (!accept || !vmz)) || last >= 5);
     }
+    if (vp / 100 > vm / 100) {
+        /* usually two digits go at once: one division instead of two */
+        last = (unsigned)(vr % 100) >= 50 ? 5 : 0;
+        vr /= 100;
+        vp /= 100;
+        vm /= 100;
+        removed += 2;
+    }
     while (vp / 10 > vm / 10) {
         last = (unsigned)(vr % 10);
         vr /= 10;
@@ -254,6 +262,12 @@ int cs_num_shortest(double x, char digits[17], int *point)
     mm_shift = mant != (UINT64_C(1) << 52) || bexp <= 1;
     nf_scale(mant, e2, mm_shift, accept, &s);
     out = nf_shorten(&s, accept);
+    while (out >= 100) { /* two digits per division */
+        unsigned r = (unsigned)(out % 100);
+        out /= 100;
+        tmp[k++] = (char)('0' + r % 10);
+        tmp[k++] = (char)('0' + r / 10);
+    }
     do {
         tmp[k++] = (char)('0' + out % 10);
         out /= 10;
