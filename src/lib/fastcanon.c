@@ -96,14 +96,13 @@ static int fc_is_ws(unsigned c)
     while ((p) < (end) && fc_is_ws(*(p)))                                      \
     (p)++
 
-/* One byte into the arena. */
-static chatseal_error fc_putc(cs_fc *fc, char c)
+/* One byte into the arena (structure: every bracket and comma). */
+static inline chatseal_error fc_putc(cs_fc *fc, char c)
 {
-    char *o = fc_reserve(fc, fc->out.p + fc->out.n, 1);
-    if (!o)
+    if (fc->out.cap - fc->out.n < 1 + FC_SLACK &&
+        !fc_reserve(fc, fc->out.p + fc->out.n, 1))
         return CHATSEAL_E_NO_MEMORY;
-    *o = c;
-    fc->out.n++;
+    fc->out.p[fc->out.n++] = c;
     return CHATSEAL_OK;
 }
 
@@ -208,7 +207,7 @@ static chatseal_error fc_number(cs_fc *fc, const unsigned char **pp,
 
 /* ------------------------------------------------------------ structure -- */
 
-static chatseal_error fc_push(cs_fc *fc, int kind, unsigned char conv)
+static inline chatseal_error fc_push(cs_fc *fc, int kind, unsigned char conv)
 {
     struct fc_frame *f;
     size_t depth = fc->nfr + 1;
@@ -272,7 +271,7 @@ static chatseal_error fc_key(cs_fc *fc, struct fc_frame *f,
         fc->names.n += m->klen;
     }
     f->count++;
-    if (fc->hooks)
+    if (fc->hooks && f->conv)
         fc->hooks->key(fc, f, m);
     SKIP_WS(p, end);
     if (p == end || *p != ':')
@@ -296,7 +295,7 @@ static chatseal_error fc_pop_object(cs_fc *fc, struct fc_frame *f)
 {
     int keep_names = 0;
     chatseal_error err = cs_fc_close_object(fc, f);
-    if (!err && fc->hooks)
+    if (!err && fc->hooks && f->conv)
         err = fc->hooks->close_object(fc, f, &keep_names);
     if (err)
         return err;
@@ -377,7 +376,7 @@ chatseal_error cs_fc_run(cs_fc *fc, const char *json, size_t len)
 {
     const unsigned char *p = (const unsigned char *)json;
     const unsigned char *end = p + len;
-    const struct fc_hooks *hk = fc->hooks;
+    const struct fc_hooks *hk = NULL;
     struct fc_frame *f = NULL;
     chatseal_error err;
     unsigned c;
@@ -395,6 +394,8 @@ value:
         goto fail;
     }
     c = *p;
+    /* the hooks see only what lies directly in a tagged container */
+    hk = fc->hooks && (!f || f->conv) ? fc->hooks : NULL;
     if (c == '{' || c == '[') {
         unsigned char tag = hk ? hk->enter(fc, f, c) : 0;
         err = fc_push(fc, c == '{' ? FC_OBJ : FC_ARR, tag);
@@ -496,8 +497,8 @@ close_array:
     err = fc_putc(fc, ']');
     if (err)
         goto fail;
-    if (hk)
-        hk->close_array(fc, f);
+    if (fc->hooks && f->conv)
+        fc->hooks->close_array(fc, f);
     fc->nfr--;
     f = fc->nfr ? &fc->fr[fc->nfr - 1] : NULL;
     goto after_value;

@@ -23,8 +23,9 @@
 #include "jstring.h"
 
 #define FC_FLUSH_AT ((size_t)64 << 10) /* stream top-level arrays in chunks */
-#define FC_SLACK CS_JS_SLACK /* bytes always free in the arena while writing   \
-                              */
+#define FC_SLACK                                                               \
+    CS_JS_SLACK /* bytes always free in the arena while writing                \
+                 */
 
 /* frame kinds */
 enum { FC_ARR = 0, FC_OBJ = 1 };
@@ -49,9 +50,11 @@ struct fc_member {
 
 /*
  * Where the conversation layer (fcconv.c) hooks into a run; NULL hooks for
- * plain canonicalization.  A hook returns an error to abort the run; rules
- * of its own that the text breaks go to fc->deferred instead, reported only
- * if the JSON itself is fine (JSON errors come first).
+ * plain canonicalization.  A container whose tag (set by enter) is 0 is
+ * opaque to the hooks: nothing inside it, nor its own names and close, is
+ * reported, so deep content costs no calls.  A hook returns an error to abort
+ * the run; rules of its own that the text breaks go to fc->deferred instead,
+ * reported only if the JSON itself is fine (JSON errors come first).
  */
 struct fc_hooks {
     /* a value starting with byte c inside parent (NULL at the top): the tag
