@@ -322,6 +322,12 @@ int main(int argc, char **argv)
             draw_read(&s, text, sizeof text);
             check_read(text);
         }
+        if (count > 1000000 && (i + 1) % 1000000 == 0) {
+            /* long runs report as they go, so a stopped run still counts */
+            fprintf(stderr, "test_numfmt: %llu done, %llu differ\n", i + 1,
+                    failures);
+            fflush(stderr);
+        }
     }
     if (cloc)
         freelocale(cloc);
