@@ -7,16 +7,42 @@
  * reads it back as the same double (-0 as 0); NaN and infinities are not
  * numbers JSON can hold and are skipped.  Any difference aborts.
  */
+#include <locale.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "numfmt.h"
 #include "numfmt_reference.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_reader(const unsigned char *s, size_t n)
+{
+    static cs_buf scratch;
+    static locale_t cloc;
+    const unsigned char *stop;
+    char text[512];
+    int simple = 0;
+    double got = 0, want;
+    chatseal_error e;
+    if (n == 0 || n >= sizeof text || cs_num_lex(s, s + n, &stop, &simple) ||
+        stop != s + n)
+        return;
+    memcpy(text, s, n);
+    text[n] = 0;
+    e = cs_num_read(s, s + n, &scratch, &cloc, &got);
+    want = strtod(text, NULL);
+    if (!isfinite(want) ? e != CHATSEAL_E_INVALID_NUMBER
+                        : e || memcmp(&got, &want, sizeof got) != 0) {
+        fprintf(stderr, "fuzz_number: read %s: got %.17g (%s), strtod %.17g\n",
+                text, got, chatseal_error_name(e), want);
+        abort();
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -25,6 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t ng, nw;
     double x;
     memcpy(b, data, size < 8 ? size : 8);
+    if (size > 8)
+        check_reader(data + 8, size - 8);
     memcpy(&x, b, sizeof x);
     if (!isfinite(x))
         return 0;
