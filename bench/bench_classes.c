@@ -216,7 +216,7 @@ static void gen_tiny(struct body *b, size_t target, uint64_t *s)
         size_t start = b->n;
         open_msg(b, i);
         while (b->n - start + 2 < per)
-            puts_(b, "abcdefgh" + rnd(s) % 8);
+            puts_(b, &"abcdefgh"[rnd(s) % 8]);
         puts_(b, "\"}");
     }
 }
