@@ -1,10 +1,11 @@
 /*
- * numfmt.h -- numbers as RFC 8785 writes them (internal).
+ * numfmt.h -- the number codec of the canonicalizer (internal).
  *
- * The number codec of the canonicalizer: the shortest decimal that reads
- * back as the same double, laid out the way ECMAScript's
- * Number.prototype.toString does.  No locale, no allocation, no libc
- * formatting: see numfmt.c.
+ * Reading: a JSON number token lexed with jansson's grammar and read as the
+ * nearest double (Eisel-Lemire, strtod under the "C" locale when that
+ * cannot decide).  Writing: the shortest decimal that reads back as the
+ * same double (Ryu), laid out the way ECMAScript's Number.prototype.toString
+ * does, with no locale, allocation or libc formatting.  See numfmt.c.
  */
 #ifndef CS_NUMFMT_H
 #define CS_NUMFMT_H
