@@ -584,7 +584,7 @@ js_string_avx2(cs_buf *b, const unsigned char **pp, const unsigned char *end,
 
 /*
  * Reads the string whose opening quote is at *pp and writes its canonical
- * form (quotes included) to the arena.  *esc is set when the canonical form
+ * form (quotes included) to b.  *esc is set when the canonical form
  * holds a backslash (then it differs from the unescaped value).  With
  * b NULL nothing is written: the string is only checked (error lexing).
  * This is the precise path: first error in reading order, a lone surrogate
