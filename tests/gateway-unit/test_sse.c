@@ -257,8 +257,8 @@ static int same(const struct rec *a, const struct rec *b)
 static void test_split_everywhere(void)
 {
     static const char *const streams[] = {
-        "data: {\"choices\":[]}\n\n: c\n\nevent: e\ndata: 1\ndata: 2\n\n"
-        "data: [DONE]\n\n",
+        ("data: {\"choices\":[]}\n\n: c\n\nevent: e\ndata: 1\ndata: 2\n\n"
+         "data: [DONE]\n\n"),
         "data: x\r\n\r\nevent: y\r\ndata: z\r\n\r\n",
         "data: a\r\rdata: b\r\r:\r\n",
         "data: a\r\n\r\ndata: b\n\rdata: c\r\r\n\n",
