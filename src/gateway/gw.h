@@ -7,7 +7,6 @@
  * only ops/log, ops/metrics and ops/config (the option values); ops/serve.c
  * is the top, which builds and starts everything.
  *
- *
  *   api/       one adapter per wire protocol, and the route table
  *     router.c     path -> handler; /healthz and /metrics answered here
  *     chat.c       POST /v1/chat/completions: the request is PARSED (strict
@@ -21,7 +20,7 @@
  *     server.c     connections: accept, phases, deadlines, keep-alive, drain
  *     reply.c      the answer API handlers call (below server.c; conn.h)
  *     http.c       the HTTP/1.x reader (requests and upstream replies)
- *     access_log.c listen.c sockio.c cors.c errors.c static.c
+ *     access_log.c listen.c sockio.c cors.c errors.c; static.c (--ui)
  *   upstream/  the model server side, one interface (upstream.h)
  *     backend.c    picks a backend (backend.h), forwards each call to it
  *     upstream.c   the HTTP backend: request lifecycle, retry, timeouts
@@ -38,6 +37,9 @@
  * api/ with its route in router.c; its reply assembly sits beside it (as
  * assemble.c does for chat), and the mock model learns its shape in mock.c.
  * HTTP, upstreams, verification (libchatseal) and policy stay shared.
+ * Tests: tests/gateway (the real binary over HTTP), tests/gateway-unit (the
+ * parsers of upstream bytes: sse.c, assemble.c, jspan.c), fuzz/fuzz_http.c
+ * and fuzz/fuzz_sse.c.
  *
  * There is one event loop and one thread per process: every module runs
  * inside libevent callbacks, so nothing here needs a lock (with --workers,

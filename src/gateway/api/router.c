@@ -80,8 +80,12 @@ void cs_route(cs_req *r, void *arg)
 {
     (void)arg;
     const char *p = r->path;
-    if (!strcmp(r->method, "OPTIONS") && cs_cors_preflight(r))
+    if (!strcmp(r->method, "OPTIONS") &&
+        cs_cors_preflight(&r->gw->cfg, r->headers, &r->resp_headers)) {
+        r->endpoint = "cors";
+        cs_req_reply(r, 204, NULL, "", 0);
         return;
+    }
     if (!strcmp(p, "/v1/chat/completions")) {
         cs_chat_handle(r);
     } else if (!strcmp(p, "/v1/models") || !strncmp(p, "/v1/models/", 11)) {

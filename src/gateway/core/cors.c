@@ -126,21 +126,20 @@ static int header_list_ok(const char *s)
     return 1;
 }
 
-int cs_cors_preflight(cs_req *r)
+int cs_cors_preflight(const cs_config *cfg, const cs_headers *req,
+                      cs_headers *resp)
 {
-    const cs_config *cfg = &r->gw->cfg;
-    const char *origin = cs_headers_get(r->headers, "Origin");
+    const char *origin = cs_headers_get(req, "Origin");
     if (!cfg->cors_origins || !origin)
         return 0;
-    r->endpoint = "cors";
     if (cs_cors_allow(cfg, origin)) {
         const char *want =
-            cs_headers_get(r->headers, "Access-Control-Request-Headers");
-        cs_req_header(r, "Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+            cs_headers_get(req, "Access-Control-Request-Headers");
+        cs_headers_set(resp, "Access-Control-Allow-Methods",
+                       "GET, POST, OPTIONS");
         if (want && header_list_ok(want))
-            cs_req_header(r, "Access-Control-Allow-Headers", want);
-        cs_req_header(r, "Access-Control-Max-Age", "600");
+            cs_headers_set(resp, "Access-Control-Allow-Headers", want);
+        cs_headers_set(resp, "Access-Control-Max-Age", "600");
     }
-    cs_req_reply(r, 204, NULL, "", 0);
     return 1;
 }

@@ -68,6 +68,8 @@ static int field(cs_sse *p, const char *l, size_t n)
 static int emit(cs_sse *p, const char *buf, size_t next, cs_sse_fn fn,
                 void *ctx)
 {
+    if (next > p->max)
+        return -1; /* over the limit even if it arrived in one piece */
     size_t dlen = evbuffer_get_length(p->data);
     /* NUL-terminated for the callback; the NUL is not counted */
     if (evbuffer_add(p->data, "", 1) != 0)

@@ -93,7 +93,7 @@ static int parse_url(cs_target *u, const char *url, char *err, size_t errlen)
     } else {
         snprintf(u->port, sizeof u->port, "%s", u->tls ? "443" : "80");
     }
-    if (*path == '?' || *path == '#') {
+    if (strpbrk(path, "?#")) { /* anywhere: "/base?x" too */
         snprintf(err, errlen, "--upstream: no query or fragment allowed");
         return -1;
     }
