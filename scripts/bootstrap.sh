@@ -13,6 +13,7 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential pkg-config meson ninja-build clang
       libssl-dev libjansson-dev libevent-dev libhiredis-dev redis-server
+      liblmdb-dev
       python3 curl openssl ca-certificates
       nodejs chromium)
 if [ "${1:-}" = "--bench" ]; then

@@ -46,7 +46,7 @@
 #include "core/errors.h"
 #include "api/jspan.h"
 #include "ops/log.h"
-#include "policy/rollback.h"
+#include "policy/store.h"
 #include "ops/metrics.h"
 #include "upstream/sse.h"
 #include "upstream/upstream.h"
@@ -63,10 +63,15 @@ typedef struct chat {
     chatseal_conv *conv;
     chatseal_options opt;
     char *cid, *prn;
-    char *token_in;   /* the verified token (extend, rollback protection) */
+    char *token_in;   /* the verified token: the client's or the store's */
     char *body_token; /* the "chatseal_token" body field, if any */
-    char rbkey[65];   /* the conversation's record, with --rollback */
-    cs_upreq *up;     /* NULL once finished or cancelled */
+    char skey[65];    /* the conversation's record in the store */
+    int use_store;    /* a conversation id was sent and a store is on */
+    int store_wait;   /* a store call is pending: keep c alive */
+    /* a signed reply waiting for its commit */
+    char *p_canon, *p_token;
+    size_t p_clen;
+    cs_upreq *up; /* NULL once finished or cancelled */
     enum mode mode;
     int status;
     char *ctype;
@@ -153,6 +158,8 @@ static void free_chat(chat *c)
     free(c->prn);
     free(c->token_in);
     chatseal_free(c->body_token);
+    chatseal_free(c->p_canon);
+    chatseal_free(c->p_token);
     free(c->ctype);
     if (c->buf)
         evbuffer_free(c->buf);
@@ -163,7 +170,7 @@ static void free_chat(chat *c)
 
 static void maybe_free(chat *c)
 {
-    if (!c->busy && !c->r && !c->up)
+    if (!c->busy && !c->r && !c->up && !c->store_wait)
         free_chat(c);
 }
 
@@ -230,7 +237,8 @@ static void stream_error(chat *c, chatseal_error e, const char *detail,
 static int keep_error(chatseal_error e)
 {
     return e == CHATSEAL_E_NO_MEMORY || e == CHATSEAL_E_CRYPTO ||
-           e == CHATSEAL_E_STALE_TOKEN || e == CHATSEAL_E_UPSTREAM_UNAVAILABLE;
+           e == CHATSEAL_E_CONVERSATION_CONFLICT ||
+           e == CHATSEAL_E_STORE_UNAVAILABLE;
 }
 
 /*
@@ -257,16 +265,6 @@ static chatseal_error sign_reply(chat *c, const char *msg, size_t len,
             err = chatseal_sign(c->gw->ring, c->conv,
                                 chatseal_conv_count(c->conv), &c->opt, token);
     }
-    /* with rollback protection, a token exists only once it is the newest:
-     * if another request advanced the conversation first, this one loses */
-    if (err == CHATSEAL_OK && c->gw->rollback) {
-        err =
-            cs_rollback_commit(c->gw->rollback, c->rbkey, c->token_in, *token);
-        if (err != CHATSEAL_OK) {
-            chatseal_free(*token);
-            *token = NULL;
-        }
-    }
     if (err == CHATSEAL_OK) {
         cs_metrics_token(c->gw->metrics);
         if (c->r) {
@@ -284,6 +282,74 @@ static char *json_quote(const char *s)
     char *out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
     json_decref(v);
     return out;
+}
+
+/* ------------------------------------------------------ the commit -- */
+
+static const char *commit_why(chatseal_error e)
+{
+    return e == CHATSEAL_E_CONVERSATION_CONFLICT
+               ? "another request advanced this conversation first: send "
+                 "the history again with its newest reply"
+               : "the conversation store did not answer: nothing was "
+                 "committed, try again";
+}
+
+static void send_json(chat *c, const char *canon, size_t clen,
+                      const char *token);
+static void send_stream_end(chat *c, const char *canon, size_t clen,
+                            const char *token);
+
+/* The store's answer to the commit of a signed reply: only now does the
+ * token exist for the client (with a store, a token is handed out only once
+ * it is the conversation's newest). */
+static void on_committed(void *arg, chatseal_error err)
+{
+    chat *c = arg;
+    c->store_wait = 0;
+    c->busy++;
+    if (c->r && err != CHATSEAL_OK) {
+        if (c->as)
+            stream_error(c, err, commit_why(err), 1);
+        else
+            answer_error(c, err, commit_why(err));
+    } else if (c->r) {
+        if (c->as)
+            send_stream_end(c, c->p_canon, c->p_clen, c->p_token);
+        else
+            send_json(c, c->p_canon, c->p_clen, c->p_token);
+    }
+    /* else: the client left while the commit was on its way; the record is
+     * the conversation's newest all the same: GET /v1/chatseal/conversation
+     * gives its message back (docs/GATEWAY.md, lost replies) */
+    chatseal_free(c->p_canon);
+    chatseal_free(c->p_token);
+    c->p_canon = c->p_token = NULL;
+    c->busy--;
+    maybe_free(c);
+}
+
+/* Sends the reply now, or after the store has made token the newest.
+ * Takes canon and token over; msg is the signed message inside canon. */
+static void deliver(chat *c, char *canon, size_t clen, const char *msg,
+                    size_t mlen, char *token)
+{
+    if (!c->use_store) {
+        if (c->as)
+            send_stream_end(c, canon, clen, token);
+        else
+            send_json(c, canon, clen, token);
+        chatseal_free(canon);
+        chatseal_free(token);
+        return;
+    }
+    c->p_canon = canon;
+    c->p_clen = clen;
+    c->p_token = token;
+    c->store_wait = 1;
+    c->mode = M_DRAIN; /* upstream bytes after the end are not ours */
+    cs_store_cas(c->gw->store, c->skey, c->token_in, token, msg, mlen,
+                 (long)chatseal_conv_count(c->conv), on_committed, c);
 }
 
 /* ------------------------------------------------------ JSON replies -- */
@@ -322,6 +388,12 @@ static void finish_json(chat *c)
         answer_error(c, keep_error(err) ? err : CHATSEAL_E_UPSTREAM_ERROR, why);
         return;
     }
+    deliver(c, canon, clen, msg.p, msg.n, token);
+}
+
+static void send_json(chat *c, const char *canon, size_t clen,
+                      const char *token)
+{
     /* the canonical reply, minus any "chatseal" member, plus ours */
     struct evbuffer *out = evbuffer_new();
     size_t pos = 0;
@@ -348,8 +420,6 @@ static void finish_json(chat *c)
     cs_req_reply_buffer(r, c->status, c->ctype ? c->ctype : "application/json",
                         out);
     evbuffer_free(out);
-    chatseal_free(token);
-    chatseal_free(canon);
 }
 
 /* ------------------------------------------------------- SSE replies -- */
@@ -374,6 +444,12 @@ static void finish_stream(chat *c)
                      1);
         return;
     }
+    deliver(c, canon, clen, canon, clen, token);
+}
+
+static void send_stream_end(chat *c, const char *canon, size_t clen,
+                            const char *token)
+{
     char *id = json_quote(cs_assembly_id(c->as));
     char *model = json_quote(cs_assembly_model(c->as));
     struct evbuffer *ev = evbuffer_new();
@@ -392,8 +468,6 @@ static void finish_stream(chat *c)
                         model ? model : "\"\"");
     free(id);
     free(model);
-    chatseal_free(canon);
-    chatseal_free(token);
     cs_req *r = release_req(c);
     size_t n = evbuffer_get_length(ev);
     cs_req_stream_write(r, evbuffer_pullup(ev, -1), n);
@@ -655,29 +729,107 @@ static void start_upstream(cs_req *r, chat *c, const char *method, char *body,
 
 /* --------------------------------------------------------------- entry -- */
 
-/* --rollback: only the newest token of a conversation is accepted.  Answers
- * and frees c on refusal (returns -1). */
-static int rollback_check(cs_req *r, chat *c, const char *token)
+/* Refuses the request before anything was forwarded, and lets go of it. */
+static void refuse(chat *c, chatseal_error err, const chatseal_report *rep,
+                   const char *why)
 {
-    chatseal_error err = CHATSEAL_OK;
-    const char *why = NULL;
-    if (!c->cid) {
-        err = CHATSEAL_E_INVALID_REQUEST;
-        why = "rollback protection is on: send the conversation id header";
-    } else {
-        cs_rollback_key(c->cid, c->prn, c->rbkey);
-        err = cs_rollback_check(c->gw->rollback, c->rbkey, token);
-        if (err == CHATSEAL_E_STALE_TOKEN)
-            why = "a newer token exists for this conversation: an older "
-                  "history was sent back";
-        else if (err != CHATSEAL_OK)
-            why = "the rollback store (Redis) did not answer";
+    cs_req *r = release_req(c);
+    if (rep)
+        cs_reply_verify_error(r, err, rep);
+    else
+        cs_req_error(r, err, why);
+}
+
+/* Verifies c->conv against token (NULL: a fresh conversation); refuses and
+ * returns -1 when it does not verify.  stored: the token is the store's,
+ * not the client's. */
+static int verify_or_refuse(chat *c, const char *token, int stored)
+{
+    chatseal_report *rep = NULL;
+    if (chatseal_report_new(&rep) != CHATSEAL_OK)
+        rep = NULL;
+    chatseal_error err =
+        chatseal_verify(c->gw->ring, c->conv, token, &c->opt, rep);
+    if (err != CHATSEAL_OK && stored &&
+        chatseal_verify(c->gw->ring, c->conv, NULL, &c->opt, NULL) ==
+            CHATSEAL_OK) {
+        /* a fresh start (no token, only fresh roles) under an id that has a
+         * history: it would reset the owner's conversation */
+        chatseal_report_free(rep);
+        refuse(c, CHATSEAL_E_CONVERSATION_EXISTS, NULL,
+               "this conversation id already has a history: send it with "
+               "its newest reply (GET /v1/chatseal/conversation gives a "
+               "lost one back), or start with a new random id");
+        return -1;
     }
-    if (err == CHATSEAL_OK)
-        return 0;
-    free_chat(c);
-    cs_req_error(r, err, why);
-    return -1;
+    if (err != CHATSEAL_OK)
+        refuse(c, err, rep, NULL);
+    chatseal_report_free(rep);
+    return err == CHATSEAL_OK ? 0 : -1;
+}
+
+/* Forwards the verified conversation: its canonical form, no token field. */
+static void forward(chat *c)
+{
+    cs_req *r = c->r;
+    r->stream = chatseal_conv_get_bool(c->conv, "stream");
+    char *fwd = NULL;
+    size_t fwdlen = 0;
+    chatseal_error err =
+        chatseal_conv_canonical(c->conv, "chatseal_token", &fwd, &fwdlen);
+    if (err != CHATSEAL_OK) {
+        refuse(c, err, NULL, NULL);
+        maybe_free(c);
+        return;
+    }
+    c->r = NULL;
+    start_upstream(r, c, "POST", fwd, fwdlen);
+}
+
+/*
+ * The conversation's record, read before anything is forwarded.  With a
+ * record, the request is verified against its token (the newest): a client
+ * token must be that one (else stale_token), a client without one is checked
+ * against it.  Without a record only a fresh conversation may start one: a
+ * client token then has nothing to be the newest of (stale_token, fail
+ * closed: a record is made with every token issued while the store is on).
+ */
+static void on_record(void *arg, chatseal_error err, const cs_store_rec *rec)
+{
+    chat *c = arg;
+    c->store_wait = 0;
+    if (!c->r) { /* the client left */
+        maybe_free(c);
+        return;
+    }
+    if (err != CHATSEAL_OK) {
+        refuse(c, CHATSEAL_E_STORE_UNAVAILABLE, NULL,
+               "the conversation store did not answer: fail closed");
+    } else if (c->token_in && (!rec || strcmp(rec->token, c->token_in))) {
+        refuse(c, CHATSEAL_E_STALE_TOKEN, NULL,
+               rec ? "a newer token exists for this conversation: an older "
+                     "history was sent back"
+                   : "no record of this token's conversation: only its "
+                     "newest token is accepted");
+    } else if (c->token_in) {
+        forward(c); /* verified before the record was read */
+        return;
+    } else if (verify_or_refuse(c, rec ? rec->token : NULL, 1) == 0) {
+        if (rec && !(c->token_in = strdup(rec->token)))
+            refuse(c, CHATSEAL_E_NO_MEMORY, NULL, NULL);
+        else {
+            forward(c);
+            return;
+        }
+    }
+    maybe_free(c);
+}
+
+static void on_wait_abort(cs_req *r)
+{
+    chat *c = r->hctx;
+    c->r = NULL;
+    maybe_free(c);
 }
 
 void cs_chat_handle(cs_req *r)
@@ -751,35 +903,38 @@ void cs_chat_handle(cs_req *r)
         return;
     }
     const char *token = htok && *htok ? htok : btok;
-    chatseal_report *rep = NULL;
-    if (chatseal_report_new(&rep) != CHATSEAL_OK)
-        rep = NULL;
+    if (token && !*token)
+        token = NULL;
+    c->r = r;
     c->opt.now = (int64_t)time(NULL); /* one clock for verify and sign */
-    err = chatseal_verify(gw->ring, conv, token, &c->opt, rep);
-    if (err != CHATSEAL_OK) {
-        cs_reply_verify_error(r, err, rep);
-        chatseal_report_free(rep);
+    /* a client token is checked first, store or not: its precise verdict
+     * (content_changed, ...) comes before stale_token */
+    if (token) {
+        if (verify_or_refuse(c, token, 0) != 0) {
+            free_chat(c);
+            return;
+        }
+        if (!(c->token_in = strdup(token))) {
+            refuse(c, CHATSEAL_E_NO_MEMORY, NULL, NULL);
+            free_chat(c);
+            return;
+        }
+    }
+    if (gw->store && c->cid) {
+        /* rollback protection wherever a conversation id is sent */
+        c->use_store = 1;
+        cs_store_key(c->cid, c->prn, c->skey);
+        r->hctx = c;
+        r->on_abort = on_wait_abort;
+        c->store_wait = 1;
+        cs_store_get(gw->store, c->skey, on_record, c);
+        return;
+    }
+    if (!token && verify_or_refuse(c, NULL, 0) != 0) {
         free_chat(c);
         return;
     }
-    chatseal_report_free(rep);
-    if (token && *token && !(c->token_in = strdup(token))) {
-        free_chat(c);
-        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
-        return;
-    }
-    if (gw->rollback && rollback_check(r, c, token) != 0)
-        return;
-    r->stream = chatseal_conv_get_bool(conv, "stream");
-    char *fwd = NULL;
-    size_t fwdlen = 0;
-    err = chatseal_conv_canonical(conv, "chatseal_token", &fwd, &fwdlen);
-    if (err != CHATSEAL_OK) {
-        free_chat(c);
-        cs_req_error(r, err, NULL);
-        return;
-    }
-    start_upstream(r, c, "POST", fwd, fwdlen);
+    forward(c);
 }
 
 void cs_models_handle(cs_req *r)
