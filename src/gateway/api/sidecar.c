@@ -316,19 +316,21 @@ static void on_side_record(void *arg, chatseal_error e, const cs_store_rec *rec)
         side_free(s);
         return;
     }
+    /* the history's own verdict first (content_changed ...), as on chat */
+    char *h1 = NULL;
+    if (extend_sign(s, tok, &h1, &s->n1) != 0) {
+        s->r->on_abort = NULL;
+        side_free(s);
+        return;
+    }
     if (tok ? !rec || strcmp(rec->token, tok) != 0 : rec != NULL) {
+        chatseal_free(h1); /* never handed out */
         s->r->on_abort = NULL;
         cs_req_error(
             s->r, tok ? CHATSEAL_E_STALE_TOKEN : CHATSEAL_E_CONVERSATION_EXISTS,
             tok ? "a newer token exists for this conversation: an "
                   "older history was sent back"
                 : "this conversation id already has a history");
-        side_free(s);
-        return;
-    }
-    char *h1 = NULL;
-    if (extend_sign(s, tok, &h1, &s->n1) != 0) {
-        s->r->on_abort = NULL;
         side_free(s);
         return;
     }

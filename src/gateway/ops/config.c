@@ -321,8 +321,16 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (*strs[i] && !**strs[i])
             *strs[i] = NULL;
-    if (c->rollback) /* the old name wins: it is never a default */
+    if (c->rollback) { /* the old name wins: it is never a default */
+        if (strncmp(c->rollback, "redis://", 8) &&
+            strncmp(c->rollback, "unix:", 5)) {
+            fprintf(err, "chatseal: invalid_argument: serve: --rollback "
+                         "wants redis://HOST[:PORT][/DB] or unix:PATH (see "
+                         "--store)\n");
+            return CS_CONFIG_ERROR;
+        }
         c->store = c->rollback;
+    }
     if (!c->upstream || !*c->upstream) {
         fprintf(err, "chatseal: invalid_argument: serve: --upstream URL (or "
                      "CHATSEAL_UPSTREAM) is required; use --upstream mock "
