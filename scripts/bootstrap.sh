@@ -17,7 +17,7 @@ pkgs=(build-essential pkg-config meson ninja-build clang
       python3 curl openssl ca-certificates
       nodejs chromium)
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(nginx-light wrk)
+    pkgs+=(nginx-light wrk libsqlite3-dev)
 fi
 
 missing=()
