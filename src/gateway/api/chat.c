@@ -7,7 +7,9 @@
  *    field, the binding from the configured headers, and verify: exactly the
  *    messages the token covers, then only new messages of --tail-roles; no
  *    token only for a conversation of --fresh-roles.  Refusal: 403 (400 for
- *    an unreadable token) with the stable code and the report.
+ *    an unreadable token) with the stable code and the report.  With a
+ *    conversation id and a store, against the stored newest token
+ *    (chat_entry.c: this step and the request's entry).
  * 3. Forward chatseal_conv_canonical(conv, "chatseal_token"): the canonical
  *    re-encoding of the values just verified, so the model cannot read
  *    anything the verifier did not (no parser differential), and the token
@@ -32,6 +34,7 @@
  * counter keeps it alive while one of its own callbacks runs.
  */
 #include "api/chat.h"
+#include "api/chat_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,36 +57,6 @@
 #define HEADER_TOKEN_MAX 8192      /* longer tokens: body field only */
 #define PAUSE_AT (1024 * 1024)     /* client output backlog that pauses reads */
 #define PASS_MAX (4 * 1024 * 1024) /* error bodies passed through */
-
-enum mode { M_HEAD, M_JSON, M_SSE, M_PASS, M_DRAIN };
-
-typedef struct chat {
-    cs_req *r; /* NULL once answered or gone */
-    cs_gw *gw;
-    chatseal_conv *conv;
-    chatseal_options opt;
-    char *cid, *prn;
-    char *token_in;   /* the verified token: the client's or the store's */
-    char *body_token; /* the "chatseal_token" body field, if any */
-    char skey[65];    /* the conversation's record in the store */
-    int use_store;    /* a conversation id was sent and a store is on */
-    int store_wait;   /* a store call is pending: keep c alive */
-    /* a signed reply waiting for its commit */
-    char *p_canon, *p_token;
-    size_t p_clen;
-    cs_upreq *up; /* NULL once finished or cancelled */
-    enum mode mode;
-    int status;
-    char *ctype;
-    struct evbuffer *buf;
-    cs_sse sse;
-    cs_assembly *as;
-    int stream_open;
-    int plain; /* pass the reply through whatever it is (GET /v1/models) */
-    int paused;
-    int busy;
-    uint64_t t_sent;
-} chat;
 
 /* ------------------------------------------------------------ helpers -- */
 
@@ -151,7 +124,7 @@ void cs_reply_verify_error(cs_req *r, chatseal_error err,
     chatseal_free(rj);
 }
 
-static void free_chat(chat *c)
+void cs_chat_free(chat *c)
 {
     chatseal_conv_free(c->conv);
     free(c->cid);
@@ -168,10 +141,10 @@ static void free_chat(chat *c)
     free(c);
 }
 
-static void maybe_free(chat *c)
+void cs_chat_maybe_free(chat *c)
 {
     if (!c->busy && !c->r && !c->up && !c->store_wait)
-        free_chat(c);
+        cs_chat_free(c);
 }
 
 static void stop_upstream(chat *c)
@@ -192,7 +165,7 @@ static void stream_closed(chat *c)
 
 /* Takes the request from c for its one answer: after this no hook of c runs
  * for it, and c no longer holds it (the answer may free it at once). */
-static cs_req *release_req(chat *c)
+cs_req *cs_chat_release(chat *c)
 {
     cs_req *r = c->r;
     c->r = NULL;
@@ -206,7 +179,7 @@ static void answer_error(chat *c, chatseal_error e, const char *detail)
 {
     if (!c->r)
         return;
-    cs_req *r = release_req(c);
+    cs_req *r = cs_chat_release(c);
     cs_req_error(r, e, detail);
 }
 
@@ -218,7 +191,7 @@ static void stream_error(chat *c, chatseal_error e, const char *detail,
     c->mode = M_DRAIN;
     if (!c->r)
         return;
-    cs_req *r = release_req(c);
+    cs_req *r = cs_chat_release(c);
     r->code = e;
     if (send_event) {
         char *ej = cs_error_json(e, detail, NULL);
@@ -326,7 +299,7 @@ static void on_committed(void *arg, chatseal_error err)
     chatseal_free(c->p_token);
     c->p_canon = c->p_token = NULL;
     c->busy--;
-    maybe_free(c);
+    cs_chat_maybe_free(c);
 }
 
 /* Sends the reply now, or after the store has made token the newest.
@@ -414,7 +387,7 @@ static void send_json(chat *c, const char *canon, size_t clen,
                         "\"token\":\"%s\"}}",
                         first ? "" : ",", chatseal_conv_count(c->conv), kid,
                         token);
-    cs_req *r = release_req(c);
+    cs_req *r = cs_chat_release(c);
     if (strlen(token) <= HEADER_TOKEN_MAX)
         cs_req_header(r, "Chatseal-Token", token);
     cs_req_reply_buffer(r, c->status, c->ctype ? c->ctype : "application/json",
@@ -468,7 +441,7 @@ static void send_stream_end(chat *c, const char *canon, size_t clen,
                         model ? model : "\"\"");
     free(id);
     free(model);
-    cs_req *r = release_req(c);
+    cs_req *r = cs_chat_release(c);
     size_t n = evbuffer_get_length(ev);
     cs_req_stream_write(r, evbuffer_pullup(ev, -1), n);
     evbuffer_free(ev);
@@ -596,7 +569,7 @@ static void on_head(void *arg, int status, const cs_headers *h)
         c->mode = M_JSON;
     }
     c->busy--;
-    maybe_free(c);
+    cs_chat_maybe_free(c);
 }
 
 static void on_body(void *arg, const char *data, size_t len)
@@ -620,7 +593,7 @@ static void on_body(void *arg, const char *data, size_t len)
                          "an upstream event is over the size limit", 1);
     }
     c->busy--;
-    maybe_free(c);
+    cs_chat_maybe_free(c);
 }
 
 static void on_done(void *arg, chatseal_error err, const char *detail)
@@ -639,7 +612,7 @@ static void on_done(void *arg, chatseal_error err, const char *detail)
         } else if (c->mode == M_JSON) {
             finish_json(c);
         } else if (c->r) {
-            cs_req *r = release_req(c);
+            cs_req *r = cs_chat_release(c);
             if (c->status >= 400)
                 r->code = CHATSEAL_E_UPSTREAM_ERROR;
             cs_req_reply_buffer(r, c->status, c->ctype, c->buf);
@@ -660,7 +633,7 @@ static void on_done(void *arg, chatseal_error err, const char *detail)
         break;
     }
     c->busy--;
-    maybe_free(c);
+    cs_chat_maybe_free(c);
 }
 
 static const cs_upstream_cbs chat_cbs = {on_head, on_body, on_done};
@@ -671,7 +644,7 @@ static void on_abort(cs_req *r)
     c->r = NULL;
     stream_closed(c);
     stop_upstream(c);
-    maybe_free(c);
+    cs_chat_maybe_free(c);
 }
 
 static void on_drain(cs_req *r)
@@ -700,8 +673,8 @@ static void forward_headers(const cs_req *r, cs_headers *out, int json)
 }
 
 /* Takes `body` over (see cs_upstream_request). */
-static void start_upstream(cs_req *r, chat *c, const char *method, char *body,
-                           size_t len)
+void cs_chat_start_upstream(cs_req *r, chat *c, const char *method, char *body,
+                            size_t len)
 {
     cs_headers h;
     cs_headers_init(&h);
@@ -722,219 +695,9 @@ static void start_upstream(cs_req *r, chat *c, const char *method, char *body,
         r->on_abort = NULL;
         r->on_drain = NULL;
         c->r = NULL;
-        free_chat(c);
+        cs_chat_free(c);
         cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
     }
-}
-
-/* --------------------------------------------------------------- entry -- */
-
-/* Refuses the request before anything was forwarded, and lets go of it. */
-static void refuse(chat *c, chatseal_error err, const chatseal_report *rep,
-                   const char *why)
-{
-    cs_req *r = release_req(c);
-    if (rep)
-        cs_reply_verify_error(r, err, rep);
-    else
-        cs_req_error(r, err, why);
-}
-
-/* Verifies c->conv against token (NULL: a fresh conversation); refuses and
- * returns -1 when it does not verify.  stored: the token is the store's,
- * not the client's. */
-static int verify_or_refuse(chat *c, const char *token, int stored)
-{
-    chatseal_report *rep = NULL;
-    if (chatseal_report_new(&rep) != CHATSEAL_OK)
-        rep = NULL;
-    chatseal_error err =
-        chatseal_verify(c->gw->ring, c->conv, token, &c->opt, rep);
-    if (err != CHATSEAL_OK && stored &&
-        chatseal_verify(c->gw->ring, c->conv, NULL, &c->opt, NULL) ==
-            CHATSEAL_OK) {
-        /* a fresh start (no token, only fresh roles) under an id that has a
-         * history: it would reset the owner's conversation */
-        chatseal_report_free(rep);
-        refuse(c, CHATSEAL_E_CONVERSATION_EXISTS, NULL,
-               "this conversation id already has a history: send it with "
-               "its newest reply (GET /v1/chatseal/conversation gives a "
-               "lost one back), or start with a new random id");
-        return -1;
-    }
-    if (err != CHATSEAL_OK)
-        refuse(c, err, rep, NULL);
-    chatseal_report_free(rep);
-    return err == CHATSEAL_OK ? 0 : -1;
-}
-
-/* Forwards the verified conversation: its canonical form, no token field. */
-static void forward(chat *c)
-{
-    cs_req *r = c->r;
-    r->stream = chatseal_conv_get_bool(c->conv, "stream");
-    char *fwd = NULL;
-    size_t fwdlen = 0;
-    chatseal_error err =
-        chatseal_conv_canonical(c->conv, "chatseal_token", &fwd, &fwdlen);
-    if (err != CHATSEAL_OK) {
-        refuse(c, err, NULL, NULL);
-        maybe_free(c);
-        return;
-    }
-    c->r = NULL;
-    start_upstream(r, c, "POST", fwd, fwdlen);
-}
-
-/*
- * The conversation's record, read before anything is forwarded.  With a
- * record, the request is verified against its token (the newest): a client
- * token must be that one (else stale_token), a client without one is checked
- * against it.  Without a record only a fresh conversation may start one: a
- * client token then has nothing to be the newest of (stale_token, fail
- * closed: a record is made with every token issued while the store is on).
- */
-static void on_record(void *arg, chatseal_error err, const cs_store_rec *rec)
-{
-    chat *c = arg;
-    c->store_wait = 0;
-    if (!c->r) { /* the client left */
-        maybe_free(c);
-        return;
-    }
-    if (err != CHATSEAL_OK) {
-        refuse(c, CHATSEAL_E_STORE_UNAVAILABLE, NULL,
-               "the conversation store did not answer: fail closed");
-    } else if (c->token_in && (!rec || strcmp(rec->token, c->token_in))) {
-        refuse(c, CHATSEAL_E_STALE_TOKEN, NULL,
-               rec ? "a newer token exists for this conversation: an older "
-                     "history was sent back"
-                   : "no record of this token's conversation: only its "
-                     "newest token is accepted");
-    } else if (c->token_in) {
-        forward(c); /* verified before the record was read */
-        return;
-    } else if (verify_or_refuse(c, rec ? rec->token : NULL, 1) == 0) {
-        if (rec && !(c->token_in = strdup(rec->token)))
-            refuse(c, CHATSEAL_E_NO_MEMORY, NULL, NULL);
-        else {
-            forward(c);
-            return;
-        }
-    }
-    maybe_free(c);
-}
-
-static void on_wait_abort(cs_req *r)
-{
-    chat *c = r->hctx;
-    c->r = NULL;
-    maybe_free(c);
-}
-
-void cs_chat_handle(cs_req *r)
-{
-    cs_gw *gw = r->gw;
-    r->endpoint = "chat";
-    if (strcmp(r->method, "POST") != 0) {
-        cs_req_header(r, "Allow", "POST");
-        cs_req_error(r, CHATSEAL_E_METHOD_NOT_ALLOWED,
-                     "use POST for chat completions");
-        return;
-    }
-    size_t len = evbuffer_get_length(r->body);
-    const char *body = (const char *)evbuffer_pullup(r->body, -1);
-    if (!body)
-        body = "";
-    /* one more than --max-messages: the conversation must have room for
-     * the reply that will be appended and signed */
-    chatseal_limits lim = CHATSEAL_LIMITS_INIT;
-    lim.max_messages = (size_t)gw->cfg.max_messages + 1;
-    chatseal_conv *conv = NULL;
-    chatseal_error err = chatseal_conv_parse(body, len, &lim, &conv);
-    if (err == CHATSEAL_OK &&
-        chatseal_conv_count(conv) > (size_t)gw->cfg.max_messages) {
-        chatseal_conv_free(conv);
-        err = CHATSEAL_E_TOO_MANY_MESSAGES;
-    }
-    if (err != CHATSEAL_OK) {
-        cs_req_error(r, err, NULL);
-        return;
-    }
-    /* the library also takes a bare array; a chat request is an object */
-    size_t i = 0;
-    while (i < len && strchr(" \t\r\n", body[i]))
-        i++;
-    if (i >= len || body[i] != '{') {
-        chatseal_conv_free(conv);
-        cs_req_error(r, CHATSEAL_E_INVALID_REQUEST,
-                     "the body must be a JSON object with a messages array");
-        return;
-    }
-    chat *c = calloc(1, sizeof *c);
-    if (!c) {
-        chatseal_conv_free(conv);
-        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
-        return;
-    }
-    c->gw = gw;
-    c->conv = conv;
-    c->mode = M_HEAD;
-    const char *why = NULL;
-    if (cs_request_options(r, &c->opt, &c->cid, &c->prn, &why) != CHATSEAL_OK) {
-        free_chat(c);
-        cs_req_error(r, CHATSEAL_E_INVALID_REQUEST, why);
-        return;
-    }
-    const char *htok = cs_headers_get(r->headers, "Chatseal-Token");
-    if (chatseal_conv_get_string(conv, "chatseal_token", &c->body_token) !=
-        CHATSEAL_OK) {
-        free_chat(c);
-        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
-        return;
-    }
-    const char *btok = c->body_token;
-    if (cs_headers_count(r->headers, "Chatseal-Token") > 1 ||
-        (htok && *htok && btok && *btok && strcmp(htok, btok) != 0)) {
-        free_chat(c);
-        cs_req_error(r, CHATSEAL_E_INVALID_REQUEST,
-                     "two different tokens: send one Chatseal-Token header "
-                     "or one chatseal_token field");
-        return;
-    }
-    const char *token = htok && *htok ? htok : btok;
-    if (token && !*token)
-        token = NULL;
-    c->r = r;
-    c->opt.now = (int64_t)time(NULL); /* one clock for verify and sign */
-    /* a client token is checked first, store or not: its precise verdict
-     * (content_changed, ...) comes before stale_token */
-    if (token) {
-        if (verify_or_refuse(c, token, 0) != 0) {
-            free_chat(c);
-            return;
-        }
-        if (!(c->token_in = strdup(token))) {
-            refuse(c, CHATSEAL_E_NO_MEMORY, NULL, NULL);
-            free_chat(c);
-            return;
-        }
-    }
-    if (gw->store && c->cid) {
-        /* rollback protection wherever a conversation id is sent */
-        c->use_store = 1;
-        cs_store_key(c->cid, c->prn, c->skey);
-        r->hctx = c;
-        r->on_abort = on_wait_abort;
-        c->store_wait = 1;
-        cs_store_get(gw->store, c->skey, on_record, c);
-        return;
-    }
-    if (!token && verify_or_refuse(c, NULL, 0) != 0) {
-        free_chat(c);
-        return;
-    }
-    forward(c);
 }
 
 void cs_models_handle(cs_req *r)
@@ -953,5 +716,5 @@ void cs_models_handle(cs_req *r)
     c->gw = r->gw;
     c->mode = M_HEAD;
     c->plain = 1; /* passed through as is, nothing to sign */
-    start_upstream(r, c, "GET", NULL, 0);
+    cs_chat_start_upstream(r, c, "GET", NULL, 0);
 }

@@ -172,9 +172,14 @@ static int setup(serve *s, FILE *err)
     }
     /* every worker opens its own: LMDB handles and Redis connections do
      * not survive a fork */
+    /* with expiring tokens a record need not outlive its token: an expired
+     * token is no way back, and the id may then start over */
+    int64_t rttl = gw->cfg.store_ttl;
+    if (gw->cfg.ttl > 0 && gw->cfg.ttl + gw->cfg.leeway < rttl)
+        rttl = gw->cfg.ttl + gw->cfg.leeway;
     gw->store = cs_store_open(gw->cfg.store, gw->base,
-                              (int)(gw->cfg.store_timeout * 1000.0),
-                              gw->cfg.store_ttl, why, sizeof why);
+                              (int)(gw->cfg.store_timeout * 1000.0), rttl, why,
+                              sizeof why);
     if (!gw->store && why[0]) {
         fprintf(err, "chatseal: store_unavailable: serve: %s\n", why);
         return -1;
