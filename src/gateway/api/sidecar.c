@@ -59,6 +59,7 @@ typedef struct side {
     char key[65];
     char *canon_h1; /* H1, waiting for its commit */
     long n1;
+    int fresh; /* a sign: the commit starts the record */
 } side;
 
 /* -------------------------------------------------------------- helpers -- */
@@ -192,6 +193,8 @@ static chatseal_error parse_conv(side *s, chatseal_conv **conv)
     return e;
 }
 
+static void commit_fresh(side *s, char *token, long count);
+
 static void do_sign(side *s)
 {
     chatseal_conv *conv = NULL;
@@ -216,7 +219,11 @@ static void do_sign(side *s)
         cs_req_error(s->r, e, NULL);
         return;
     }
-    reply_token(s, "token", token, (long)count);
+    const char *cid = s->opt.conversation_id;
+    if (s->gw->store && cid && *cid)
+        commit_fresh(s, token, (long)count);
+    else
+        reply_token(s, "token", token, (long)count);
 }
 
 static void do_verify(side *s)
@@ -285,6 +292,10 @@ static void on_side_committed(void *arg, chatseal_error e)
         s->r->on_abort = NULL;
         if (e == CHATSEAL_OK)
             reply_token(s, "token", s->canon_h1, s->n1);
+        else if (e == CHATSEAL_E_CONVERSATION_CONFLICT && s->fresh)
+            cs_req_error(s->r, CHATSEAL_E_CONVERSATION_EXISTS,
+                         "this conversation id already has a history: "
+                         "continue it with /v1/chatseal/extend");
         else
             cs_req_error(s->r, e,
                          e == CHATSEAL_E_CONVERSATION_CONFLICT
@@ -296,6 +307,29 @@ static void on_side_committed(void *arg, chatseal_error e)
     }
     chatseal_free(s->canon_h1);
     side_free(s);
+}
+
+/* /v1/chatseal/sign bound to a conversation, with a store: the token
+ * starts the conversation's record (compare and swap from none), so that
+ * chat accepts it, and a sign can never overwrite an existing record. */
+static void commit_fresh(side *s, char *token, long count)
+{
+    side *h = malloc(sizeof *h);
+    if (!h) {
+        chatseal_free(token);
+        cs_req_error(s->r, CHATSEAL_E_NO_MEMORY, NULL);
+        return;
+    }
+    cs_store_key(s->opt.conversation_id, s->opt.principal, s->key);
+    *h = *s;
+    memset(s, 0, sizeof *s); /* h owns everything now */
+    h->canon_h1 = token;
+    h->n1 = count;
+    h->fresh = 1;
+    h->r->hctx = h;
+    h->r->on_abort = on_side_abort;
+    cs_store_cas(h->gw->store, h->key, NULL, token, "", 0, count,
+                 on_side_committed, h);
 }
 
 /* The record of the conversation: H0 must be its newest token (or, with no
