@@ -44,7 +44,7 @@ static double now_s(void)
 
 static void make_key(char *key, int proc, int i)
 {
-    snprintf(key, 65, "%030d%02d%032d", 0, proc, i % KEYS);
+    snprintf(key, 80, "%030d%02d%032d", 0, proc % 100, i % KEYS);
 }
 
 static void make_token(char *tok, unsigned gen)
@@ -69,7 +69,7 @@ static int lmdb_run(const char *dir, int sync, int proc, int turns)
         return -1;
     static char msg[MSGLEN], tok[TOKLEN + 1], cur[TOKLEN + 1];
     memset(msg, 'm', sizeof msg);
-    char key[65];
+    char key[80];
     for (int i = 0; i < turns; i++) {
         make_key(key, proc, i);
         MDB_val k = {64, key}, v;
@@ -145,7 +145,7 @@ static int sqlite_run(const char *dir, int full, int proc, int turns)
         return -1;
     static char msg[MSGLEN], tok[TOKLEN + 1], cur[TOKLEN + 1];
     memset(msg, 'm', sizeof msg);
-    char key[65];
+    char key[80];
     for (int i = 0; i < turns; i++) {
         make_key(key, proc, i);
         cur[0] = '\0';

@@ -352,8 +352,8 @@ static void on_side_record(void *arg, chatseal_error e, const cs_store_rec *rec)
     }
     /* the history's own verdict first (content_changed ...), as on chat */
     char *h1 = NULL;
+    s->r->on_abort = NULL; /* extend_sign may answer (and free) the request */
     if (extend_sign(s, tok, &h1, &s->n1) != 0) {
-        s->r->on_abort = NULL;
         side_free(s);
         return;
     }
@@ -371,6 +371,7 @@ static void on_side_record(void *arg, chatseal_error e, const cs_store_rec *rec)
     cs_span app = {"", 0};
     raw_member(s, "append", &app);
     s->canon_h1 = h1;
+    s->r->on_abort = on_side_abort; /* waits for the store again */
     cs_store_cas(s->gw->store, s->key, tok, h1, app.p, app.n, s->n1,
                  on_side_committed, s);
 }
