@@ -12,6 +12,8 @@ requests until the test releases them (concurrent commits, without timing).
 """
 
 import json
+import os
+import signal
 import threading
 import time
 
@@ -159,6 +161,44 @@ def test_tool_loop_with_the_same_headers():
     expect_clean_stop(gw)
 
 
+def test_streamed_tool_loop():
+    """The same with a streamed tool call: the client assembles the
+    assistant message from the deltas, as SDKs do, and sends it back with
+    the tool result; nothing but the id header."""
+    up = Upstream()
+    gw = gateway(up)
+    hd = {"Chatseal-Conversation": new_id()}
+    h = [user("Weather?")]
+    r = gw.chat(h, stream=True, model="tools-stream", headers=hd)
+    assert r.status == 200, r
+    calls = {}
+    for _, d in r.events():
+        if not d.startswith("{"):
+            continue
+        for ch in json.loads(d).get("choices", []):
+            for tc in ch.get("delta", {}).get("tool_calls") or []:
+                c = calls.setdefault(tc["index"], {
+                    "id": None, "type": "function",
+                    "function": {"name": "", "arguments": ""}})
+                c["id"] = tc.get("id") or c["id"]
+                f = tc.get("function") or {}
+                c["function"]["name"] += f.get("name") or ""
+                c["function"]["arguments"] += f.get("arguments") or ""
+    assert calls, r
+    msg = {"role": "assistant", "content": None,
+           "tool_calls": [calls[i] for i in sorted(calls)]}
+    h += [msg, {"role": "tool", "tool_call_id": msg["tool_calls"][0]["id"],
+                "content": "sunny"}]
+    r = gw.chat(h, headers=hd)
+    assert r.status == 200 and r.json()["chatseal"]["count"] == 4, r
+    # the signed call cannot be changed: other arguments are refused
+    forged = json.loads(json.dumps(h))
+    forged[1]["tool_calls"][0]["function"]["arguments"] = '{"city":"Oslo"}'
+    r = gw.chat(forged + [reply(r), user("more")], headers=hd)
+    expect_error(r, 403, "content_changed")
+    expect_clean_stop(gw)
+
+
 def test_survives_a_restart():
     up = Upstream()
     store = gwtest.TMP + "/store-restart"
@@ -184,28 +224,61 @@ def test_survives_a_restart():
     expect_clean_stop(gw)
 
 
+def workers_of(gw):
+    """{index: pid} of the gateway's workers, from their start-up lines."""
+    out = {}
+    for ev in gw.log_events():
+        if ev.get("event") == "worker_started":
+            out[ev["index"]] = ev["pid"]
+    return out
+
+
+def on_worker(gw, index, fn):
+    """Runs fn() while every worker but `index` is paused (SIGSTOP), so
+    that worker answers; checks in the log that it did."""
+    others = [p for i, p in workers_of(gw).items() if i != index]
+    for p in others:
+        os.kill(p, signal.SIGSTOP)
+    try:
+        r = fn()
+    finally:
+        for p in others:
+            os.kill(p, signal.SIGCONT)
+    reqs = [e for e in gw.log_events() if e.get("event") == "request"]
+    assert reqs and reqs[-1].get("worker") == index, reqs[-1:]
+    return r
+
+
 def test_works_across_two_workers():
-    """--workers 2: one LMDB environment opened by each worker; every
-    request on a new connection, so both workers serve the conversation."""
+    """--workers 2: each worker opens the LMDB environment; turns alternate
+    between the workers (the other one paused), so every turn is verified
+    against a record the other process wrote."""
     up = Upstream()
     gw = gateway(up, "--workers", "2")
+    assert sorted(workers_of(gw)) == [0, 1], gw.log_text()
     cid = new_id()
+    hd = {"Chatseal-Conversation": cid}
     h = [user("start")]
     tokens = []
-    for i in range(8):
-        r = turn(gw, cid, h)
+    for i in range(6):
+        r = on_worker(gw, i % 2, lambda: gw.chat(h, headers=hd))
+        assert r.status == 200, r
+        assert r.json()["chatseal"]["count"] == len(h) + 1, r
         h += [reply(r)]
         tokens.append((r.json()["chatseal"]["token"], list(h)))
         h += [user(f"n{i}")]
-    # every older token, with the history it covers, is refused by
-    # whichever worker reads the shared record
+    # every older token, with the history it covers, is refused by both
     for t, ht in tokens[:-1]:
-        r = gw.chat(ht + [user("back")], token=t,
-                    headers={"Chatseal-Conversation": cid})
-        expect_error(r, 403, "stale_token")
+        for w in (0, 1):
+            r = on_worker(gw, w, lambda: gw.chat(ht + [user("back")], token=t,
+                                                  headers=hd))
+            expect_error(r, 403, "stale_token")
+    # a fresh start is refused by both
+    for w in (0, 1):
+        r = on_worker(gw, w, lambda: gw.chat([user("start")], headers=hd))
+        expect_error(r, 409, "conversation_exists")
     t, ht = tokens[-1]
-    r = gw.chat(ht + [user("on")], token=t,
-                headers={"Chatseal-Conversation": cid})
+    r = gw.chat(ht + [user("on")], token=t, headers=hd)
     assert r.status == 200, r
     expect_clean_stop(gw)
 
