@@ -57,6 +57,14 @@ class ToolUpstream(Upstream):
                 if model == "gated":
                     owner.arrived.release()
                     owner.gate.wait(20)
+                if req.get("stream"):
+                    self._sse_head()
+                    self._event(gwtest.chunk({"role": "assistant",
+                                              "content": "streamed"}))
+                    self._event(gwtest.chunk({}, "stop"))
+                    self._event(b"[DONE]")
+                    self.wfile.write(b"0\r\n\r\n")
+                    return
                 last = req["messages"][-1]
                 if model == "tools" and last["role"] == "user":
                     msg = {"role": "assistant", "content": None,
@@ -412,6 +420,44 @@ def test_concurrent_commits_one_wins():
     # the conversation goes on from the winner's reply
     h2 = h + [user(winner), reply(out[winner]), user("then")]
     r = turn(gw, cid, h2)
+    expect_clean_stop(gw)
+
+
+def test_concurrent_commits_streamed_loser_gets_an_error_event():
+    """The same race with streamed replies: the loser's stream ends with an
+    error event (conversation_conflict) and no chatseal chunk, no token."""
+    up = ToolUpstream()
+    gw = gateway(up)
+    cid = new_id()
+    h = [user("go")]
+    r = turn(gw, cid, h)
+    h += [reply(r)]
+    out = {}
+
+    def send(name):
+        out[name] = gw.chat(h + [user(name)], model="gated", stream=True,
+                            timeout=30, headers={"Chatseal-Conversation": cid})
+
+    ths = [threading.Thread(target=send, args=(n,)) for n in ("a", "b")]
+    for t in ths:
+        t.start()
+    for _ in ths:
+        assert up.arrived.acquire(timeout=20), "a request never arrived"
+    up.gate.set()
+    for t in ths:
+        t.join(30)
+    finals, errors = [], []
+    for r in out.values():
+        assert r.status == 200, r  # the stream had begun
+        for _, d in r.events():
+            if d.startswith("{"):
+                j = json.loads(d)
+                if "chatseal" in j:
+                    finals.append(j)
+                if "error" in j:
+                    errors.append(j["error"]["code"])
+    assert len(finals) == 1, out
+    assert errors == ["conversation_conflict"], errors
     expect_clean_stop(gw)
 
 
