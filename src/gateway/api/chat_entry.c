@@ -108,7 +108,7 @@ static void on_record(void *arg, chatseal_error err, const cs_store_rec *rec)
     } else if (c->token_in) {
         forward(c); /* verified before the record was read */
         return;
-    } else if (verify_or_refuse(c, rec ? rec->token : NULL, 1) == 0) {
+    } else if (verify_or_refuse(c, rec ? rec->token : NULL, rec != NULL) == 0) {
         if (rec && !(c->token_in = strdup(rec->token)))
             refuse(c, CHATSEAL_E_NO_MEMORY, NULL, NULL);
         else {
