@@ -263,7 +263,7 @@ def test_redis_stopped_mid_run_healthz_stays_fast(redis):
     with 503 store_unavailable, and the gateway recovers when Redis does."""
     up = Upstream()
     gw = Gateway("--upstream", up.url, "--store", redis.url,
-                 "--store-timeout", "3s", "--principal-header", "X-User",
+                 "--store-timeout", "8s", "--principal-header", "X-User",
                  keys=gwtest.new_key_line("k1"))
     h1, t1 = turn(gw, [SYS, user("Balance?")])
     redis.proc.send_signal(signal.SIGSTOP)
@@ -272,7 +272,7 @@ def test_redis_stopped_mid_run_healthz_stays_fast(redis):
         th = threading.Thread(target=lambda: result.update(
             r=gw.chat(h1 + [user("x")], headers=CONV, timeout=30)))
         th.start()
-        time.sleep(0.3)  # the chat request is now waiting for Redis
+        time.sleep(0.3)  # the chat request is now waiting for Redis (8 s)
         for _ in range(5):
             t0 = time.time()
             r = gw.request("GET", "/healthz")
