@@ -277,7 +277,8 @@ def test_redis_stopped_mid_run_healthz_stays_fast(redis):
             t0 = time.time()
             r = gw.request("GET", "/healthz")
             assert r.status == 200, r
-            assert time.time() - t0 < 1.0, "healthz waited for Redis"
+            # far below the 8 s a blocked loop would take
+            assert time.time() - t0 < 4.0, "healthz waited for Redis"
         assert th.is_alive(), "the chat request did not wait for Redis"
         th.join(30)
         expect_error(result["r"], 503, "store_unavailable")
