@@ -90,6 +90,10 @@ void cs_store_cas(cs_store *st, const char *key, const char *old_token,
                   const char *token, const char *message, size_t message_len,
                   long count, cs_store_put_cb cb, void *arg)
 {
+    /* a record stays small whatever the upstream answers: a longer reply
+     * is not kept (its recovery gives the token and count, message null) */
+    if (message_len > CS_STORE_MESSAGE_MAX)
+        message_len = 0;
     st->ops->cas(st, key, old_token, token, message, message_len, count, cb,
                  arg);
 }

@@ -69,8 +69,10 @@ void cs_store_get(cs_store *st, const char *key, cs_store_get_cb cb, void *arg);
 /*
  * Compare and swap: makes (token, message, count) the record if the record's
  * token is still old_token (NULL: if there is no record).  A fresh start
- * therefore never overwrites an existing conversation.
+ * therefore never overwrites an existing conversation.  A message longer
+ * than CS_STORE_MESSAGE_MAX is not kept (the record holds none).
  */
+#define CS_STORE_MESSAGE_MAX (256 * 1024)
 void cs_store_cas(cs_store *st, const char *key, const char *old_token,
                   const char *token, const char *message, size_t message_len,
                   long count, cs_store_put_cb cb, void *arg);

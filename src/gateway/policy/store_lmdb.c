@@ -35,7 +35,7 @@
 #include "ops/log.h"
 
 #define HDR 20                     /* expiry, count, token length */
-#define MAP_SIZE ((size_t)1 << 30) /* 1 GiB of address space, sparse */
+#define MAP_SIZE ((size_t)4 << 30) /* 4 GiB of address space, sparse */
 #define SWEEP_EVERY 64             /* commits between two sweeps */
 #define SWEEP_STEP 64              /* records looked at by one sweep */
 
