@@ -105,6 +105,26 @@ static void compare_and_swap_rules(void)
     cs_store_free(st);
 }
 
+static void long_replies_are_not_kept(void)
+{
+    cs_store *st = open_store(3600);
+    char key[65];
+    cs_store_key("conv-long", NULL, key);
+    size_t n = CS_STORE_MESSAGE_MAX + 1;
+    char *big = malloc(n + 1);
+    if (!big)
+        exit(99);
+    memset(big, 'x', n);
+    big[n] = '\0';
+    CHECK_ERR(cas(st, key, NULL, "t1", big, 2), CHATSEAL_OK);
+    free(big);
+    get(st, key);
+    CHECK(got_rec && !strcmp(got_token, "t1") && got_msg[0] == '\0' &&
+              got_count == 2,
+          "a long reply: token %s, message %.20s", got_token, got_msg);
+    cs_store_free(st);
+}
+
 static void keys_are_length_prefixed_digests(void)
 {
     char a[65], b[65], c[65], d[65];
@@ -209,6 +229,7 @@ int main(void)
         return 99;
     static const struct cs_test tests[] = {
         {"compare_and_swap_rules", compare_and_swap_rules},
+        {"long_replies_are_not_kept", long_replies_are_not_kept},
         {"keys_are_length_prefixed_digests", keys_are_length_prefixed_digests},
         {"expired_records_read_as_absent", expired_records_read_as_absent},
         {"two_processes_never_lose_a_commit",
