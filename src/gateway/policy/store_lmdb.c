@@ -194,8 +194,11 @@ static void lm_cas(cs_store *st, const char *key, const char *old_token,
         memcpy(p + 16, &tl32, 4);
         memcpy(p + HDR, token, tl);
         memcpy(p + HDR + tl, message, message_len);
-        if (++l->commits % SWEEP_EVERY == 0)
+        if (++l->commits % SWEEP_EVERY == 0) {
+            int dead = 0; /* reader slots of a worker that died */
+            mdb_reader_check(l->env, &dead);
             lm_sweep(l, txn, now);
+        }
         rc = mdb_txn_commit(txn);
     } else {
         mdb_txn_abort(txn);
