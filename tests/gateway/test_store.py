@@ -245,15 +245,17 @@ def on_worker(gw, index, fn):
     """Runs fn() while every worker but `index` is paused (SIGSTOP), so
     that worker answers; checks in the log that it did."""
     others = [p for i, p in workers_of(gw).items() if i != index]
+    before = len([e for e in gw.log_events() if e.get("event") == "request"])
     for p in others:
         os.kill(p, signal.SIGSTOP)
     try:
         r = fn()
+        # the access log line may follow the answer: wait for it
+        ev = gw.wait_log("request", before + 1)
     finally:
         for p in others:
             os.kill(p, signal.SIGCONT)
-    reqs = [e for e in gw.log_events() if e.get("event") == "request"]
-    assert reqs and reqs[-1].get("worker") == index, reqs[-1:]
+    assert ev.get("worker") == index, ev
     return r
 
 
@@ -263,6 +265,9 @@ def test_works_across_two_workers():
     against a record the other process wrote."""
     up = Upstream()
     gw = gateway(up, "--workers", "2")
+    # both workers set up (a worker paused inside its LMDB open would hold
+    # the write lock the other one's commits wait for)
+    gw.wait_log("listening", 2)
     assert sorted(workers_of(gw)) == [0, 1], gw.log_text()
     cid = new_id()
     hd = {"Chatseal-Conversation": cid}
