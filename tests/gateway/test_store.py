@@ -536,6 +536,27 @@ def test_sidecar_sign_starts_the_record():
     expect_clean_stop(gw)
 
 
+def test_record_lives_as_long_as_its_token():
+    """With --ttl, a record expires with its newest token: the expired
+    token is no way back (expired), and the id may then start over."""
+    up = Upstream()
+    gw = gateway(up, "--ttl", "1s", "--leeway", "0")
+    cid = new_id()
+    hd = {"Chatseal-Conversation": cid}
+    h = [user("hi")]
+    r = turn(gw, cid, h)
+    t1 = r.json()["chatseal"]["token"]
+    h += [reply(r)]
+    expect_error(gw.chat([user("again")], headers=hd), 409,
+                 "conversation_exists")
+    time.sleep(2.5)  # whole seconds: both the token and the record are past
+    expect_error(gw.chat(h + [user("x")], token=t1, headers=hd), 403,
+                 "expired")
+    r = turn(gw, cid, [user("again")])
+    assert r.json()["chatseal"]["count"] == 2, r
+    expect_clean_stop(gw)
+
+
 def test_store_that_cannot_open():
     """An LMDB path that cannot be a directory: the gateway does not start
     (exit 2, store_unavailable), rather than serve without the store."""
