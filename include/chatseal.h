@@ -158,7 +158,11 @@ typedef enum chatseal_error {
         85,                           /* upstream_unavailable: connect failed */
     CHATSEAL_E_UPSTREAM_TIMEOUT = 86, /* upstream_timeout */
     CHATSEAL_E_UPSTREAM_ERROR = 87,   /* upstream_error: bad/cut reply */
-    CHATSEAL_E_SHUTTING_DOWN = 88     /* shutting_down */
+    CHATSEAL_E_SHUTTING_DOWN = 88,    /* shutting_down */
+    /* gateway: the conversation store */
+    CHATSEAL_E_STORE_UNAVAILABLE = 95,     /* store_unavailable */
+    CHATSEAL_E_CONVERSATION_CONFLICT = 96, /* conversation_conflict */
+    CHATSEAL_E_CONVERSATION_EXISTS = 97    /* conversation_exists */
 } chatseal_error;
 
 /* The library's version string, "MAJOR.MINOR.PATCH" (static storage). */

@@ -13,10 +13,11 @@ cd "$(dirname "$0")/.."
 
 pkgs=(build-essential pkg-config meson ninja-build clang
       libssl-dev libjansson-dev libevent-dev libhiredis-dev redis-server
+      liblmdb-dev
       python3 curl openssl ca-certificates
       nodejs chromium)
 if [ "${1:-}" = "--bench" ]; then
-    pkgs+=(nginx-light wrk)
+    pkgs+=(nginx-light wrk libsqlite3-dev)
 fi
 
 missing=()

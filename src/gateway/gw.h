@@ -61,7 +61,7 @@ struct evdns_base;
 struct cs_server;
 struct cs_upstream;
 struct cs_metrics;
-struct cs_rollback;
+struct cs_store;
 
 typedef struct cs_gw {
     struct event_base *base;
@@ -74,7 +74,7 @@ typedef struct cs_gw {
     struct cs_server *server;
     struct cs_upstream *upstream;
     struct cs_metrics *metrics;
-    struct cs_rollback *rollback; /* NULL unless --rollback */
+    struct cs_store *store; /* NULL with --store none */
     unsigned token_flags;
     int draining;
     /* sidecar access: secret (SHA-256 of it kept), or open in --dev */

@@ -99,6 +99,12 @@ static const struct cs_error_entry cs_errors[] = {
     {CHATSEAL_E_UPSTREAM_ERROR, "upstream_error",
      "the model server sent a bad or incomplete reply"},
     {CHATSEAL_E_SHUTTING_DOWN, "shutting_down", "the server is shutting down"},
+    {CHATSEAL_E_STORE_UNAVAILABLE, "store_unavailable",
+     "the conversation store cannot be reached"},
+    {CHATSEAL_E_CONVERSATION_CONFLICT, "conversation_conflict",
+     "another request advanced this conversation first"},
+    {CHATSEAL_E_CONVERSATION_EXISTS, "conversation_exists",
+     "this conversation id already has a history"},
 };
 
 #define CS_NERRORS (sizeof cs_errors / sizeof cs_errors[0])

@@ -64,10 +64,14 @@ function log(...a) {
 /* ---- the gateway ------------------------------------------------------- */
 
 /* Starts `chatseal serve` on 127.0.0.1:0 and reads the address it bound
- * from its "listening" log line (no race for a port picked in advance). */
+ * from its "listening" log line (no race for a port picked in advance).
+ * --store none: the page carries tokens, and this test shows what its
+ * token tools do (with a store, "remove the token" is no tamper: the
+ * gateway holds the newest token; tests/gateway/test_store.py). */
 function startGateway(env, extraArgs) {
     const args = ['serve', '--upstream', 'mock', ...extraArgs, '--ui', WEB,
-        '--listen', '127.0.0.1:0', '--conversation-header', 'Chatseal-Conversation'];
+        '--listen', '127.0.0.1:0', '--conversation-header', 'Chatseal-Conversation',
+        '--store', 'none'];
     const child = spawn(BIN, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let output = '';

@@ -20,7 +20,8 @@ fail() { echo "FAIL: $*"; echo "--- gateway log"; tail -n 30 "$tmp/gw.log"; exit
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[2])); print(eval(sys.argv[1], {"d": d}))' "$1" "$2"; }
 
 "$BIN" serve --upstream mock --dev --mock-delay 1ms --listen 127.0.0.1:0 \
-    --conversation-header X-Conversation-Id 2>"$tmp/gw.log" &
+    --conversation-header X-Conversation-Id --store "$tmp/store" \
+    2>"$tmp/gw.log" &
 pid=$!
 GW=
 for _ in $(seq 200); do
@@ -87,15 +88,16 @@ code=$(curl -sS -o "$tmp/r4.json" -w '%{http_code}' "$GW/v1/chat/completions" \
 echo "replay into another conversation refused: binding_mismatch"
 
 # --- streaming: chunks pass through, a chatseal chunk comes before [DONE]
-python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["stream"]=True; d["chatseal_token"]=sys.argv[2]; json.dump(d, open(sys.argv[3],"w"))' \
-    "$tmp/turn2.json" "$T1" "$tmp/stream.json"
+# (a new conversation: conv-42 has moved on, and T1 is no way back into it)
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d["stream"]=True; json.dump(d, open(sys.argv[2],"w"))' \
+    "$tmp/turn1.json" "$tmp/stream.json"
 curl -sS -N "$GW/v1/chat/completions" -H 'Content-Type: application/json' \
-    -H 'X-Conversation-Id: conv-42' -d @"$tmp/stream.json" >"$tmp/stream.txt"
+    -H 'X-Conversation-Id: conv-44' -d @"$tmp/stream.json" >"$tmp/stream.txt"
 tail -n 4 "$tmp/stream.txt" | grep -q '^data: \[DONE\]$' || fail "stream: no [DONE]"
 grep '"chatseal":' "$tmp/stream.txt" | sed 's/^data: //' >"$tmp/seal.json"
 [ "$(json 'd["choices"]' "$tmp/seal.json")" = "[]" ] || fail "stream: chatseal chunk has choices"
 [ "$(json 'd["chatseal"]["message"]["role"]' "$tmp/seal.json")" = assistant ] || fail "stream: message"
-[ "$(json 'd["chatseal"]["count"]' "$tmp/seal.json")" = 5 ] || fail "stream: count"
+[ "$(json 'd["chatseal"]["count"]' "$tmp/seal.json")" = 3 ] || fail "stream: count"
 echo "stream ok: $(grep -c '^data: ' "$tmp/stream.txt") events, token before [DONE]"
 
 # --- sidecar: ragbits-style state_update {state, signature}

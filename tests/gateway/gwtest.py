@@ -137,13 +137,20 @@ def parse_sse(body):
 
 class Gateway:
     def __init__(self, *args, env=None, keys=None, dev=None, wait=True,
-                 upstream="mock"):
+                 upstream="mock", store=None):
         """args: extra flags.  keys: key ring text put in CHATSEAL_KEYS.
         dev: add --dev (default: when no keys and no --key-file given)."""
         self.args = [BIN, "serve", "--listen", "127.0.0.1:0"]
         if upstream is not None and "--upstream" not in args:
             self.args += ["--upstream", upstream]
         self.args += list(args)
+        # each gateway its own conversation store (an LMDB directory), so
+        # tests never see each other's conversations; pass store= to share
+        # one (a restart, --workers)
+        if "--store" not in args and "--rollback" not in args and not (
+                env and ("CHATSEAL_STORE" in env or "CHATSEAL_ROLLBACK" in env)):
+            self.store = store or tempfile.mkdtemp(prefix="store-", dir=TMP)
+            self.args += ["--store", self.store]
         e = {k: v for k, v in os.environ.items()
              if not k.startswith("CHATSEAL_") or k in ("CHATSEAL_BUILD",
                                                          "CHATSEAL_SRC")}

@@ -1,5 +1,7 @@
-"""Rollback protection (--rollback): only the newest token of a conversation
-is accepted, by every replica, because the record lives in Redis.
+"""Rollback protection with the Redis store (--store redis://..., old name
+--rollback): only the newest token of a conversation is accepted, by every
+replica, because the record lives in Redis; a stopped Redis delays nothing
+but the requests that need it, which fail closed (503 store_unavailable).
 
 Starts a real redis-server on a free 127.0.0.1 port (skipped, exit 77, only
 when redis-server is not installed), two gateway replicas sharing one key
@@ -9,6 +11,7 @@ replay is accepted: that is the hole this option closes.
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -107,10 +110,10 @@ def test_replicas_agree_and_old_tokens_are_stale(redis):
     datas = [json.loads(d) for _, d in r.events() if d.startswith("{")]
     final = [d for d in datas if "chatseal" in d]
     assert final and final[0]["chatseal"]["count"] == len(h3) + 2, r
-    # nothing secret in Redis: the keys and values are digests
+    # no conversation id nor principal in Redis: the keys are digests
     keys = subprocess.run(["redis-cli", "-p", str(redis.port), "--scan"],
                           capture_output=True, text=True).stdout.split()
-    assert keys and all(k.startswith("chatseal:rb:") and len(k) == 76
+    assert keys and all(k.startswith("chatseal:conv:") and len(k) == 78
                         for k in keys), keys
     assert not any("c-rollback-1" in k or "alice" in k for k in keys), keys
     for gw in (a, b):
@@ -153,18 +156,19 @@ def test_sidecar_extend_keeps_the_same_record(redis):
     # the newest one goes on through the sidecar too
     r = extend(h3 + [user("More?")], t3, "No.")
     assert r.status == 200, r
-    # no conversation to keep a record for: refused
+    # no conversation id: the token (bound to one) does not verify
     r = gw.request("POST", "/v1/chatseal/extend",
                    {"messages": h3, "token": t3},
                    {"Authorization": "Bearer " + secret})
-    expect_error(r, 400, "invalid_request")
+    expect_error(r, 403, "binding_mismatch")
     expect_clean_stop(gw)
 
 
-def test_without_rollback_the_replay_passes():
-    """The hole the option closes: a signed older history verifies."""
+def test_without_a_store_the_replay_passes():
+    """The hole the store closes: a signed older history verifies."""
     up = Upstream()
-    gw = Gateway("--upstream", up.url, keys=gwtest.new_key_line("k1"))
+    gw = Gateway("--upstream", up.url, "--store", "none",
+                 keys=gwtest.new_key_line("k1"))
     h1, t1 = turn(gw, [SYS, user("Balance?")])
     h2, t2 = turn(gw, h1 + [user("Send 10 to Bob.")], t1)
     r = gw.chat(h1 + [user("Send 10 to Bob.")], token=t1, headers=CONV)
@@ -175,7 +179,8 @@ def test_without_rollback_the_replay_passes():
 @with_redis
 def test_concurrent_turns_only_one_token(redis):
     """Two requests with the same token, answered at the same time by two
-    replicas: both pass the check, only the first commit gets a token."""
+    replicas: both pass the check, only the first commit gets a token; the
+    other gets 409 conversation_conflict and no token."""
     up = Upstream()
     a, b = replicas(redis, up)
     h1, t1 = turn(a, [SYS, user("Balance?")])
@@ -192,9 +197,10 @@ def test_concurrent_turns_only_one_token(redis):
     for t in threads:
         t.join()
     statuses = sorted(r.status for r in results.values())
-    assert statuses == [200, 403], results
-    loser = [r for r in results.values() if r.status == 403][0]
-    expect_error(loser, 403, "stale_token")
+    assert statuses == [200, 409], results
+    loser = [r for r in results.values() if r.status == 409][0]
+    expect_error(loser, 409, "conversation_conflict")
+    assert not loser.header("Chatseal-Token"), loser
     winner = [r for r in results.values() if r.status == 200][0]
     assert winner.header("Chatseal-Token"), winner
     for gw in (a, b):
@@ -206,11 +212,11 @@ def test_needs_conversation_id_and_fresh_start(redis):
     up = Upstream()
     keys = gwtest.new_key_line("k1")
     (gw,) = replicas(redis, up, 1, keys)
-    r = gw.chat([SYS, user("hi")])  # no conversation header
-    expect_error(r, 400, "invalid_request")
-    # a valid token made where rollback was off: no record, fail closed
+    r = gw.chat([SYS, user("hi")])  # no conversation id: nothing to protect
+    assert r.status == 200, r
+    # a valid token made where the store was off: no record, fail closed
     plain = Gateway("--upstream", up.url, "--principal-header", "X-User",
-                    keys=keys)
+                    "--store", "none", keys=keys)
     hp, tp = turn(plain, [SYS, user("Balance?")])
     expect_clean_stop(plain)
     r = gw.chat(hp + [user("x")], token=tp, headers=CONV)
@@ -220,8 +226,10 @@ def test_needs_conversation_id_and_fresh_start(redis):
                 headers={"Chatseal-Conversation": "c-other", "X-User": "alice"})
     # another conversation id: the binding fails before the record is read
     expect_error(r, 403, "binding_mismatch")
-    # starting over without a token is allowed and makes older tokens stale
-    h0, t0 = turn(gw, [SYS, user("Start again.")])
+    # starting over without a token under the same id never resets it
+    r = gw.chat([SYS, user("Start again.")], headers=CONV)
+    expect_error(r, 409, "conversation_exists")
+    h2, t2 = turn(gw, h1 + [user("x")], t1)  # the owner goes on
     r = gw.chat(h1 + [user("x")], token=t1, headers=CONV)
     expect_error(r, 403, "stale_token")
     expect_clean_stop(gw)
@@ -236,11 +244,50 @@ def test_redis_down_fails_closed(redis):
     before = len(up.chat_requests())
     t0 = time.time()
     r = gw.chat(h1 + [user("x")], token=t1, headers=CONV)
-    expect_error(r, 502, "upstream_unavailable")
+    expect_error(r, 503, "store_unavailable")
     assert time.time() - t0 < 5, "the Redis timeout is not bounded"
+    # the client without token code fails closed the same way
+    r = gw.chat(h1 + [user("x")], headers=CONV)
+    expect_error(r, 503, "store_unavailable")
     assert len(up.chat_requests()) == before
     r = gw.request("GET", "/healthz")
     assert r.status == 200, r
+    expect_clean_stop(gw)
+
+
+@with_redis
+def test_redis_stopped_mid_run_healthz_stays_fast(redis):
+    """A Redis that stops answering (SIGSTOP: connected, silent) must delay
+    only the requests that wait for it: /healthz answers while a chat
+    request waits for its store timeout, the chat request then fails closed
+    with 503 store_unavailable, and the gateway recovers when Redis does."""
+    up = Upstream()
+    gw = Gateway("--upstream", up.url, "--store", redis.url,
+                 "--store-timeout", "8s", "--principal-header", "X-User",
+                 keys=gwtest.new_key_line("k1"))
+    h1, t1 = turn(gw, [SYS, user("Balance?")])
+    redis.proc.send_signal(signal.SIGSTOP)
+    try:
+        result = {}
+        th = threading.Thread(target=lambda: result.update(
+            r=gw.chat(h1 + [user("x")], headers=CONV, timeout=30)))
+        th.start()
+        time.sleep(0.3)  # the chat request is now waiting for Redis (8 s)
+        for _ in range(5):
+            t0 = time.time()
+            r = gw.request("GET", "/healthz")
+            assert r.status == 200, r
+            # far below the 8 s a blocked loop would take
+            assert time.time() - t0 < 4.0, "healthz waited for Redis"
+        assert th.is_alive(), "the chat request did not wait for Redis"
+        th.join(30)
+        expect_error(result["r"], 503, "store_unavailable")
+    finally:
+        redis.proc.send_signal(signal.SIGCONT)
+    # Redis is back: a new connection, the same record
+    h2, t2 = turn(gw, h1 + [user("x")])
+    r = gw.chat(h1 + [user("y")], token=t1, headers=CONV)
+    expect_error(r, 403, "stale_token")
     expect_clean_stop(gw)
 
 
@@ -250,7 +297,7 @@ def test_unreachable_redis_at_start():
                  keys=gwtest.new_key_line("k1"))
     rc = gw.proc.wait(20)
     assert rc == 2, rc
-    assert "upstream_unavailable" in gw.log_text(), gw.log_text()
+    assert "store_unavailable" in gw.log_text(), gw.log_text()
     gw = Gateway("--rollback", "http://nope", wait=False,
                  keys=gwtest.new_key_line("k1"))
     assert gw.proc.wait(20) == 2

@@ -128,6 +128,12 @@ def test_cached_answer_extends_and_chat_continues():
     h += [cached, {"role": "user", "content": "Tomorrow?"}]
     r = gw.chat(h, token=h1, headers=conv)
     assert r.status == 200 and r.json()["chatseal"]["count"] == 6, r
+    h2 = r.json()["chatseal"]["token"]
+    h += [r.json()["choices"][0]["message"]]
+    # H1 is no longer the newest: no way back through the sidecar either
+    expect_error(post(gw, "extend", {"messages": h[:5], "token": h1,
+                                     "append": cached}, dict(AUTH, **conv)),
+                 403, "stale_token")
     # H1 is bound to the conversation
     expect_error(gw.chat(h, token=h1, headers={"X-Conversation-Id": "x"}),
                  403, "binding_mismatch")
@@ -136,10 +142,10 @@ def test_cached_answer_extends_and_chat_continues():
         {"id": "c1", "type": "function",
          "function": {"name": "f", "arguments": "{}"}}]},
           {"role": "tool", "tool_call_id": "c1", "content": "42"}]
-    r = post(gw, "extend", {"messages": h, "token": h1, "append": tc},
+    r = post(gw, "extend", {"messages": h, "token": h2, "append": tc},
              dict(AUTH, **conv))
-    assert r.status == 200 and r.json()["count"] == 7, r  # 5 + 2
-    expect_error(post(gw, "extend", {"messages": h, "token": h1,
+    assert r.status == 200 and r.json()["count"] == 8, r  # 6 + 2
+    expect_error(post(gw, "extend", {"messages": h, "token": h2,
                                      "append": "text"}, dict(AUTH, **conv)),
                  400, "invalid_request")
     expect_clean_stop(gw)

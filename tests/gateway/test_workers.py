@@ -198,10 +198,10 @@ def test_worker_that_cannot_start_stops_the_gateway():
             gw.log_text()
     # a worker that fails in its first second (here: Redis unreachable)
     # makes the master stop the others and exit with its status
-    gw = Gateway("--workers", "2", "--rollback", "redis://127.0.0.1:1",
+    gw = Gateway("--workers", "2", "--store", "redis://127.0.0.1:1",
                  "--conversation-header", "X-Conversation", wait=False)
     assert gw.proc.wait(20) == 2, gw.log_text()
-    assert "upstream_unavailable" in gw.log_text()
+    assert "store_unavailable" in gw.log_text()
 
 
 gwtest.main(globals())

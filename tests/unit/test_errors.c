@@ -68,6 +68,9 @@ static const struct {
     {CHATSEAL_E_UPSTREAM_TIMEOUT, 86, "upstream_timeout"},
     {CHATSEAL_E_UPSTREAM_ERROR, 87, "upstream_error"},
     {CHATSEAL_E_SHUTTING_DOWN, 88, "shutting_down"},
+    {CHATSEAL_E_STORE_UNAVAILABLE, 95, "store_unavailable"},
+    {CHATSEAL_E_CONVERSATION_CONFLICT, 96, "conversation_conflict"},
+    {CHATSEAL_E_CONVERSATION_EXISTS, 97, "conversation_exists"},
 };
 #define NALL (sizeof ALL / sizeof *ALL)
 

@@ -7,7 +7,9 @@
  *    field, the binding from the configured headers, and verify: exactly the
  *    messages the token covers, then only new messages of --tail-roles; no
  *    token only for a conversation of --fresh-roles.  Refusal: 403 (400 for
- *    an unreadable token) with the stable code and the report.
+ *    an unreadable token) with the stable code and the report.  With a
+ *    conversation id and a store, against the stored newest token
+ *    (chat_entry.c: this step and the request's entry).
  * 3. Forward chatseal_conv_canonical(conv, "chatseal_token"): the canonical
  *    re-encoding of the values just verified, so the model cannot read
  *    anything the verifier did not (no parser differential), and the token
@@ -32,6 +34,7 @@
  * counter keeps it alive while one of its own callbacks runs.
  */
 #include "api/chat.h"
+#include "api/chat_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,7 +49,7 @@
 #include "core/errors.h"
 #include "api/jspan.h"
 #include "ops/log.h"
-#include "policy/rollback.h"
+#include "policy/store.h"
 #include "ops/metrics.h"
 #include "upstream/sse.h"
 #include "upstream/upstream.h"
@@ -54,31 +57,6 @@
 #define HEADER_TOKEN_MAX 8192      /* longer tokens: body field only */
 #define PAUSE_AT (1024 * 1024)     /* client output backlog that pauses reads */
 #define PASS_MAX (4 * 1024 * 1024) /* error bodies passed through */
-
-enum mode { M_HEAD, M_JSON, M_SSE, M_PASS, M_DRAIN };
-
-typedef struct chat {
-    cs_req *r; /* NULL once answered or gone */
-    cs_gw *gw;
-    chatseal_conv *conv;
-    chatseal_options opt;
-    char *cid, *prn;
-    char *token_in;   /* the verified token (extend, rollback protection) */
-    char *body_token; /* the "chatseal_token" body field, if any */
-    char rbkey[65];   /* the conversation's record, with --rollback */
-    cs_upreq *up;     /* NULL once finished or cancelled */
-    enum mode mode;
-    int status;
-    char *ctype;
-    struct evbuffer *buf;
-    cs_sse sse;
-    cs_assembly *as;
-    int stream_open;
-    int plain; /* pass the reply through whatever it is (GET /v1/models) */
-    int paused;
-    int busy;
-    uint64_t t_sent;
-} chat;
 
 /* ------------------------------------------------------------ helpers -- */
 
@@ -146,13 +124,15 @@ void cs_reply_verify_error(cs_req *r, chatseal_error err,
     chatseal_free(rj);
 }
 
-static void free_chat(chat *c)
+void cs_chat_free(chat *c)
 {
     chatseal_conv_free(c->conv);
     free(c->cid);
     free(c->prn);
     free(c->token_in);
     chatseal_free(c->body_token);
+    chatseal_free(c->p_canon);
+    chatseal_free(c->p_token);
     free(c->ctype);
     if (c->buf)
         evbuffer_free(c->buf);
@@ -161,10 +141,10 @@ static void free_chat(chat *c)
     free(c);
 }
 
-static void maybe_free(chat *c)
+void cs_chat_maybe_free(chat *c)
 {
-    if (!c->busy && !c->r && !c->up)
-        free_chat(c);
+    if (!c->busy && !c->r && !c->up && !c->store_wait)
+        cs_chat_free(c);
 }
 
 static void stop_upstream(chat *c)
@@ -185,7 +165,7 @@ static void stream_closed(chat *c)
 
 /* Takes the request from c for its one answer: after this no hook of c runs
  * for it, and c no longer holds it (the answer may free it at once). */
-static cs_req *release_req(chat *c)
+cs_req *cs_chat_release(chat *c)
 {
     cs_req *r = c->r;
     c->r = NULL;
@@ -199,7 +179,7 @@ static void answer_error(chat *c, chatseal_error e, const char *detail)
 {
     if (!c->r)
         return;
-    cs_req *r = release_req(c);
+    cs_req *r = cs_chat_release(c);
     cs_req_error(r, e, detail);
 }
 
@@ -211,7 +191,7 @@ static void stream_error(chat *c, chatseal_error e, const char *detail,
     c->mode = M_DRAIN;
     if (!c->r)
         return;
-    cs_req *r = release_req(c);
+    cs_req *r = cs_chat_release(c);
     r->code = e;
     if (send_event) {
         char *ej = cs_error_json(e, detail, NULL);
@@ -230,7 +210,8 @@ static void stream_error(chat *c, chatseal_error e, const char *detail,
 static int keep_error(chatseal_error e)
 {
     return e == CHATSEAL_E_NO_MEMORY || e == CHATSEAL_E_CRYPTO ||
-           e == CHATSEAL_E_STALE_TOKEN || e == CHATSEAL_E_UPSTREAM_UNAVAILABLE;
+           e == CHATSEAL_E_CONVERSATION_CONFLICT ||
+           e == CHATSEAL_E_STORE_UNAVAILABLE;
 }
 
 /*
@@ -257,16 +238,6 @@ static chatseal_error sign_reply(chat *c, const char *msg, size_t len,
             err = chatseal_sign(c->gw->ring, c->conv,
                                 chatseal_conv_count(c->conv), &c->opt, token);
     }
-    /* with rollback protection, a token exists only once it is the newest:
-     * if another request advanced the conversation first, this one loses */
-    if (err == CHATSEAL_OK && c->gw->rollback) {
-        err =
-            cs_rollback_commit(c->gw->rollback, c->rbkey, c->token_in, *token);
-        if (err != CHATSEAL_OK) {
-            chatseal_free(*token);
-            *token = NULL;
-        }
-    }
     if (err == CHATSEAL_OK) {
         cs_metrics_token(c->gw->metrics);
         if (c->r) {
@@ -284,6 +255,74 @@ static char *json_quote(const char *s)
     char *out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
     json_decref(v);
     return out;
+}
+
+/* ------------------------------------------------------ the commit -- */
+
+static const char *commit_why(chatseal_error e)
+{
+    return e == CHATSEAL_E_CONVERSATION_CONFLICT
+               ? "another request advanced this conversation first: send "
+                 "the history again with its newest reply"
+               : "the conversation store did not answer: nothing was "
+                 "committed, try again";
+}
+
+static void send_json(chat *c, const char *canon, size_t clen,
+                      const char *token);
+static void send_stream_end(chat *c, const char *canon, size_t clen,
+                            const char *token);
+
+/* The store's answer to the commit of a signed reply: only now does the
+ * token exist for the client (with a store, a token is handed out only once
+ * it is the conversation's newest). */
+static void on_committed(void *arg, chatseal_error err)
+{
+    chat *c = arg;
+    c->store_wait = 0;
+    c->busy++;
+    if (c->r && err != CHATSEAL_OK) {
+        if (c->as)
+            stream_error(c, err, commit_why(err), 1);
+        else
+            answer_error(c, err, commit_why(err));
+    } else if (c->r) {
+        if (c->as)
+            send_stream_end(c, c->p_canon, c->p_clen, c->p_token);
+        else
+            send_json(c, c->p_canon, c->p_clen, c->p_token);
+    }
+    /* else: the client left while the commit was on its way; the record is
+     * the conversation's newest all the same: GET /v1/chatseal/conversation
+     * gives its message back (docs/GATEWAY.md, lost replies) */
+    chatseal_free(c->p_canon);
+    chatseal_free(c->p_token);
+    c->p_canon = c->p_token = NULL;
+    c->busy--;
+    cs_chat_maybe_free(c);
+}
+
+/* Sends the reply now, or after the store has made token the newest.
+ * Takes canon and token over; msg is the signed message inside canon. */
+static void deliver(chat *c, char *canon, size_t clen, const char *msg,
+                    size_t mlen, char *token)
+{
+    if (!c->use_store) {
+        if (c->as)
+            send_stream_end(c, canon, clen, token);
+        else
+            send_json(c, canon, clen, token);
+        chatseal_free(canon);
+        chatseal_free(token);
+        return;
+    }
+    c->p_canon = canon;
+    c->p_clen = clen;
+    c->p_token = token;
+    c->store_wait = 1;
+    c->mode = M_DRAIN; /* upstream bytes after the end are not ours */
+    cs_store_cas(c->gw->store, c->skey, c->token_in, token, msg, mlen,
+                 (long)chatseal_conv_count(c->conv), on_committed, c);
 }
 
 /* ------------------------------------------------------ JSON replies -- */
@@ -322,6 +361,12 @@ static void finish_json(chat *c)
         answer_error(c, keep_error(err) ? err : CHATSEAL_E_UPSTREAM_ERROR, why);
         return;
     }
+    deliver(c, canon, clen, msg.p, msg.n, token);
+}
+
+static void send_json(chat *c, const char *canon, size_t clen,
+                      const char *token)
+{
     /* the canonical reply, minus any "chatseal" member, plus ours */
     struct evbuffer *out = evbuffer_new();
     size_t pos = 0;
@@ -342,14 +387,12 @@ static void finish_json(chat *c)
                         "\"token\":\"%s\"}}",
                         first ? "" : ",", chatseal_conv_count(c->conv), kid,
                         token);
-    cs_req *r = release_req(c);
+    cs_req *r = cs_chat_release(c);
     if (strlen(token) <= HEADER_TOKEN_MAX)
         cs_req_header(r, "Chatseal-Token", token);
     cs_req_reply_buffer(r, c->status, c->ctype ? c->ctype : "application/json",
                         out);
     evbuffer_free(out);
-    chatseal_free(token);
-    chatseal_free(canon);
 }
 
 /* ------------------------------------------------------- SSE replies -- */
@@ -374,6 +417,12 @@ static void finish_stream(chat *c)
                      1);
         return;
     }
+    deliver(c, canon, clen, canon, clen, token);
+}
+
+static void send_stream_end(chat *c, const char *canon, size_t clen,
+                            const char *token)
+{
     char *id = json_quote(cs_assembly_id(c->as));
     char *model = json_quote(cs_assembly_model(c->as));
     struct evbuffer *ev = evbuffer_new();
@@ -392,9 +441,7 @@ static void finish_stream(chat *c)
                         model ? model : "\"\"");
     free(id);
     free(model);
-    chatseal_free(canon);
-    chatseal_free(token);
-    cs_req *r = release_req(c);
+    cs_req *r = cs_chat_release(c);
     size_t n = evbuffer_get_length(ev);
     cs_req_stream_write(r, evbuffer_pullup(ev, -1), n);
     evbuffer_free(ev);
@@ -522,7 +569,7 @@ static void on_head(void *arg, int status, const cs_headers *h)
         c->mode = M_JSON;
     }
     c->busy--;
-    maybe_free(c);
+    cs_chat_maybe_free(c);
 }
 
 static void on_body(void *arg, const char *data, size_t len)
@@ -546,7 +593,7 @@ static void on_body(void *arg, const char *data, size_t len)
                          "an upstream event is over the size limit", 1);
     }
     c->busy--;
-    maybe_free(c);
+    cs_chat_maybe_free(c);
 }
 
 static void on_done(void *arg, chatseal_error err, const char *detail)
@@ -565,7 +612,7 @@ static void on_done(void *arg, chatseal_error err, const char *detail)
         } else if (c->mode == M_JSON) {
             finish_json(c);
         } else if (c->r) {
-            cs_req *r = release_req(c);
+            cs_req *r = cs_chat_release(c);
             if (c->status >= 400)
                 r->code = CHATSEAL_E_UPSTREAM_ERROR;
             cs_req_reply_buffer(r, c->status, c->ctype, c->buf);
@@ -586,7 +633,7 @@ static void on_done(void *arg, chatseal_error err, const char *detail)
         break;
     }
     c->busy--;
-    maybe_free(c);
+    cs_chat_maybe_free(c);
 }
 
 static const cs_upstream_cbs chat_cbs = {on_head, on_body, on_done};
@@ -597,7 +644,7 @@ static void on_abort(cs_req *r)
     c->r = NULL;
     stream_closed(c);
     stop_upstream(c);
-    maybe_free(c);
+    cs_chat_maybe_free(c);
 }
 
 static void on_drain(cs_req *r)
@@ -626,8 +673,8 @@ static void forward_headers(const cs_req *r, cs_headers *out, int json)
 }
 
 /* Takes `body` over (see cs_upstream_request). */
-static void start_upstream(cs_req *r, chat *c, const char *method, char *body,
-                           size_t len)
+void cs_chat_start_upstream(cs_req *r, chat *c, const char *method, char *body,
+                            size_t len)
 {
     cs_headers h;
     cs_headers_init(&h);
@@ -648,138 +695,9 @@ static void start_upstream(cs_req *r, chat *c, const char *method, char *body,
         r->on_abort = NULL;
         r->on_drain = NULL;
         c->r = NULL;
-        free_chat(c);
+        cs_chat_free(c);
         cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
     }
-}
-
-/* --------------------------------------------------------------- entry -- */
-
-/* --rollback: only the newest token of a conversation is accepted.  Answers
- * and frees c on refusal (returns -1). */
-static int rollback_check(cs_req *r, chat *c, const char *token)
-{
-    chatseal_error err = CHATSEAL_OK;
-    const char *why = NULL;
-    if (!c->cid) {
-        err = CHATSEAL_E_INVALID_REQUEST;
-        why = "rollback protection is on: send the conversation id header";
-    } else {
-        cs_rollback_key(c->cid, c->prn, c->rbkey);
-        err = cs_rollback_check(c->gw->rollback, c->rbkey, token);
-        if (err == CHATSEAL_E_STALE_TOKEN)
-            why = "a newer token exists for this conversation: an older "
-                  "history was sent back";
-        else if (err != CHATSEAL_OK)
-            why = "the rollback store (Redis) did not answer";
-    }
-    if (err == CHATSEAL_OK)
-        return 0;
-    free_chat(c);
-    cs_req_error(r, err, why);
-    return -1;
-}
-
-void cs_chat_handle(cs_req *r)
-{
-    cs_gw *gw = r->gw;
-    r->endpoint = "chat";
-    if (strcmp(r->method, "POST") != 0) {
-        cs_req_header(r, "Allow", "POST");
-        cs_req_error(r, CHATSEAL_E_METHOD_NOT_ALLOWED,
-                     "use POST for chat completions");
-        return;
-    }
-    size_t len = evbuffer_get_length(r->body);
-    const char *body = (const char *)evbuffer_pullup(r->body, -1);
-    if (!body)
-        body = "";
-    /* one more than --max-messages: the conversation must have room for
-     * the reply that will be appended and signed */
-    chatseal_limits lim = CHATSEAL_LIMITS_INIT;
-    lim.max_messages = (size_t)gw->cfg.max_messages + 1;
-    chatseal_conv *conv = NULL;
-    chatseal_error err = chatseal_conv_parse(body, len, &lim, &conv);
-    if (err == CHATSEAL_OK &&
-        chatseal_conv_count(conv) > (size_t)gw->cfg.max_messages) {
-        chatseal_conv_free(conv);
-        err = CHATSEAL_E_TOO_MANY_MESSAGES;
-    }
-    if (err != CHATSEAL_OK) {
-        cs_req_error(r, err, NULL);
-        return;
-    }
-    /* the library also takes a bare array; a chat request is an object */
-    size_t i = 0;
-    while (i < len && strchr(" \t\r\n", body[i]))
-        i++;
-    if (i >= len || body[i] != '{') {
-        chatseal_conv_free(conv);
-        cs_req_error(r, CHATSEAL_E_INVALID_REQUEST,
-                     "the body must be a JSON object with a messages array");
-        return;
-    }
-    chat *c = calloc(1, sizeof *c);
-    if (!c) {
-        chatseal_conv_free(conv);
-        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
-        return;
-    }
-    c->gw = gw;
-    c->conv = conv;
-    c->mode = M_HEAD;
-    const char *why = NULL;
-    if (cs_request_options(r, &c->opt, &c->cid, &c->prn, &why) != CHATSEAL_OK) {
-        free_chat(c);
-        cs_req_error(r, CHATSEAL_E_INVALID_REQUEST, why);
-        return;
-    }
-    const char *htok = cs_headers_get(r->headers, "Chatseal-Token");
-    if (chatseal_conv_get_string(conv, "chatseal_token", &c->body_token) !=
-        CHATSEAL_OK) {
-        free_chat(c);
-        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
-        return;
-    }
-    const char *btok = c->body_token;
-    if (cs_headers_count(r->headers, "Chatseal-Token") > 1 ||
-        (htok && *htok && btok && *btok && strcmp(htok, btok) != 0)) {
-        free_chat(c);
-        cs_req_error(r, CHATSEAL_E_INVALID_REQUEST,
-                     "two different tokens: send one Chatseal-Token header "
-                     "or one chatseal_token field");
-        return;
-    }
-    const char *token = htok && *htok ? htok : btok;
-    chatseal_report *rep = NULL;
-    if (chatseal_report_new(&rep) != CHATSEAL_OK)
-        rep = NULL;
-    c->opt.now = (int64_t)time(NULL); /* one clock for verify and sign */
-    err = chatseal_verify(gw->ring, conv, token, &c->opt, rep);
-    if (err != CHATSEAL_OK) {
-        cs_reply_verify_error(r, err, rep);
-        chatseal_report_free(rep);
-        free_chat(c);
-        return;
-    }
-    chatseal_report_free(rep);
-    if (token && *token && !(c->token_in = strdup(token))) {
-        free_chat(c);
-        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
-        return;
-    }
-    if (gw->rollback && rollback_check(r, c, token) != 0)
-        return;
-    r->stream = chatseal_conv_get_bool(conv, "stream");
-    char *fwd = NULL;
-    size_t fwdlen = 0;
-    err = chatseal_conv_canonical(conv, "chatseal_token", &fwd, &fwdlen);
-    if (err != CHATSEAL_OK) {
-        free_chat(c);
-        cs_req_error(r, err, NULL);
-        return;
-    }
-    start_upstream(r, c, "POST", fwd, fwdlen);
 }
 
 void cs_models_handle(cs_req *r)
@@ -798,5 +716,5 @@ void cs_models_handle(cs_req *r)
     c->gw = r->gw;
     c->mode = M_HEAD;
     c->plain = 1; /* passed through as is, nothing to sign */
-    start_upstream(r, c, "GET", NULL, 0);
+    cs_chat_start_upstream(r, c, "GET", NULL, 0);
 }

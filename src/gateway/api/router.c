@@ -4,6 +4,7 @@
  *
  *   /v1/chat/completions   chat.c      verify, forward, sign
  *   /v1/models[/...]       chat.c      passed through (or the mock's list)
+ *   /v1/chatseal/conversation  conversation.c  a lost reply, given back
  *   /v1/chatseal/...       sidecar.c   sign/verify for app servers
  *   /healthz               here        200 {"status":"ok",...}; while
  *                                      draining the server answers 503, so a
@@ -25,6 +26,7 @@
 #include <jansson.h>
 
 #include "api/chat.h"
+#include "api/conversation.h"
 #include "core/cors.h"
 #include "ops/metrics.h"
 #include "api/sidecar.h"
@@ -90,6 +92,8 @@ void cs_route(cs_req *r, void *arg)
         cs_chat_handle(r);
     } else if (!strcmp(p, "/v1/models") || !strncmp(p, "/v1/models/", 11)) {
         cs_models_handle(r);
+    } else if (!strcmp(p, CS_CONVERSATION_PATH)) {
+        cs_conversation_handle(r);
     } else if (!strncmp(p, CS_SIDECAR_PREFIX, strlen(CS_SIDECAR_PREFIX))) {
         cs_sidecar_handle(r);
     } else if (!strcmp(p, "/healthz")) {

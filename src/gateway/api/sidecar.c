@@ -43,7 +43,7 @@
 #include "core/errors.h"
 #include "api/jspan.h"
 #include "policy/keys.h"
-#include "policy/rollback.h"
+#include "policy/store.h"
 
 typedef struct side {
     cs_req *r;
@@ -54,6 +54,12 @@ typedef struct side {
     chatseal_options opt;
     char *cid, *prn;
     chatseal_report *rep;
+    /* extend with a store: the copy that waits for it, on the heap */
+    char *tok;
+    char key[65];
+    char *canon_h1; /* H1, waiting for its commit */
+    long n1;
+    int fresh; /* a sign: the commit starts the record */
 } side;
 
 /* -------------------------------------------------------------- helpers -- */
@@ -187,6 +193,8 @@ static chatseal_error parse_conv(side *s, chatseal_conv **conv)
     return e;
 }
 
+static void commit_fresh(side *s, char *token, long count);
+
 static void do_sign(side *s)
 {
     chatseal_conv *conv = NULL;
@@ -211,7 +219,11 @@ static void do_sign(side *s)
         cs_req_error(s->r, e, NULL);
         return;
     }
-    reply_token(s, "token", token, (long)count);
+    const char *cid = s->opt.conversation_id;
+    if (s->gw->store && cid && *cid)
+        commit_fresh(s, token, (long)count);
+    else
+        reply_token(s, "token", token, (long)count);
 }
 
 static void do_verify(side *s)
@@ -231,27 +243,137 @@ static void do_verify(side *s)
     reply_verdict(s, e, NULL, NULL);
 }
 
-/* --rollback: is tok the newest token of the conversation the request is
- * bound to?  Writes its record key; answers and returns -1 when not. */
-static int rollback_check(side *s, const char *tok, char key[65])
+/* Frees what cs_sidecar_handle would have freed, for a waiting copy. */
+static void side_free(side *s)
 {
-    const char *cid = s->opt.conversation_id;
-    if (!cid || !*cid) {
-        bad_request(s, "rollback protection is on: bind the request to a "
-                       "conversation (\"conversation_id\" or the "
-                       "conversation header)");
+    chatseal_report_free(s->rep);
+    json_decref(s->j);
+    free(s->cid);
+    free(s->prn);
+    free(s->tok);
+    chatseal_free(s->canon);
+    free(s);
+}
+
+/* Signs H1 = H0 + append over the verified H0; *h1 and *n on success,
+ * else the request is answered. */
+static int extend_sign(side *s, const char *tok, char **h1, long *n)
+{
+    cs_span app = {NULL, 0};
+    int has_app = raw_member(s, "append", &app) == 0;
+    chatseal_conv *conv = NULL;
+    if (parse_conv(s, &conv) != CHATSEAL_OK)
         return -1;
-    }
-    cs_rollback_key(cid, s->opt.principal, key);
-    chatseal_error e = cs_rollback_check(s->gw->rollback, key, tok);
+    chatseal_error e =
+        chatseal_extend(s->gw->ring, conv, tok, has_app ? app.p : NULL,
+                        has_app ? app.n : 0, &s->opt, h1, s->rep);
+    *n = (long)chatseal_conv_count(conv);
+    chatseal_conv_free(conv);
     if (e == CHATSEAL_OK)
         return 0;
-    cs_req_error(s->r, e,
-                 e == CHATSEAL_E_STALE_TOKEN
-                     ? "a newer token exists for this conversation: an older "
-                       "history was sent back"
-                     : "the rollback store (Redis) did not answer");
+    if (s->rep && chatseal_report_code(s->rep) == e)
+        cs_reply_verify_error(s->r, e, s->rep);
+    else
+        cs_req_error(s->r, e, NULL);
     return -1;
+}
+
+static void on_side_abort(cs_req *r)
+{
+    side *s = r->hctx;
+    s->r = NULL;
+}
+
+/* The commit of H1: the answer, or the reason there is none. */
+static void on_side_committed(void *arg, chatseal_error e)
+{
+    side *s = arg;
+    if (s->r) {
+        s->r->on_abort = NULL;
+        if (e == CHATSEAL_OK)
+            reply_token(s, "token", s->canon_h1, s->n1);
+        else if (e == CHATSEAL_E_CONVERSATION_CONFLICT && s->fresh)
+            cs_req_error(s->r, CHATSEAL_E_CONVERSATION_EXISTS,
+                         "this conversation id already has a history: "
+                         "continue it with /v1/chatseal/extend");
+        else
+            cs_req_error(s->r, e,
+                         e == CHATSEAL_E_CONVERSATION_CONFLICT
+                             ? "another request advanced this conversation "
+                               "first"
+                             : "the conversation store did not answer");
+        if (e == CHATSEAL_OK)
+            s->canon_h1 = NULL; /* reply_token freed it */
+    }
+    chatseal_free(s->canon_h1);
+    side_free(s);
+}
+
+/* /v1/chatseal/sign bound to a conversation, with a store: the token
+ * starts the conversation's record (compare and swap from none), so that
+ * chat accepts it, and a sign can never overwrite an existing record. */
+static void commit_fresh(side *s, char *token, long count)
+{
+    side *h = malloc(sizeof *h);
+    if (!h) {
+        chatseal_free(token);
+        cs_req_error(s->r, CHATSEAL_E_NO_MEMORY, NULL);
+        return;
+    }
+    cs_store_key(s->opt.conversation_id, s->opt.principal, s->key);
+    *h = *s;
+    memset(s, 0, sizeof *s); /* h owns everything now */
+    h->canon_h1 = token;
+    h->n1 = count;
+    h->fresh = 1;
+    h->r->hctx = h;
+    h->r->on_abort = on_side_abort;
+    cs_store_cas(h->gw->store, h->key, NULL, token, "", 0, count,
+                 on_side_committed, h);
+}
+
+/* The record of the conversation: H0 must be its newest token (or, with no
+ * record, the extend must start the conversation: no token), exactly as on
+ * /v1/chat/completions; then H1 becomes the newest. */
+static void on_side_record(void *arg, chatseal_error e, const cs_store_rec *rec)
+{
+    side *s = arg;
+    if (!s->r) {
+        side_free(s);
+        return;
+    }
+    const char *tok = s->tok;
+    if (e != CHATSEAL_OK) {
+        s->r->on_abort = NULL;
+        cs_req_error(s->r, CHATSEAL_E_STORE_UNAVAILABLE,
+                     "the conversation store did not answer");
+        side_free(s);
+        return;
+    }
+    /* the history's own verdict first (content_changed ...), as on chat */
+    char *h1 = NULL;
+    s->r->on_abort = NULL; /* extend_sign may answer (and free) the request */
+    if (extend_sign(s, tok, &h1, &s->n1) != 0) {
+        side_free(s);
+        return;
+    }
+    if (tok ? !rec || strcmp(rec->token, tok) != 0 : rec != NULL) {
+        chatseal_free(h1); /* never handed out */
+        s->r->on_abort = NULL;
+        cs_req_error(
+            s->r, tok ? CHATSEAL_E_STALE_TOKEN : CHATSEAL_E_CONVERSATION_EXISTS,
+            tok ? "a newer token exists for this conversation: an "
+                  "older history was sent back"
+                : "this conversation id already has a history");
+        side_free(s);
+        return;
+    }
+    cs_span app = {"", 0};
+    raw_member(s, "append", &app);
+    s->canon_h1 = h1;
+    s->r->on_abort = on_side_abort; /* waits for the store again */
+    cs_store_cas(s->gw->store, s->key, tok, h1, app.p, app.n, s->n1,
+                 on_side_committed, s);
 }
 
 static void do_extend(side *s)
@@ -266,39 +388,30 @@ static void do_extend(side *s)
         bad_request(s, "append must be a message object or an array of them");
         return;
     }
-    /* with --rollback, H0 must be the newest token of its conversation and
-     * H1 becomes it, exactly as on /v1/chat/completions: an app that answers
-     * some turns itself keeps one record with the gateway */
-    char key[65];
-    if (s->gw->rollback && rollback_check(s, tok, key) != 0)
-        return;
-    chatseal_conv *conv = NULL;
-    if (parse_conv(s, &conv) != CHATSEAL_OK)
-        return;
-    char *h1 = NULL;
-    chatseal_error e =
-        chatseal_extend(s->gw->ring, conv, tok, has_app ? app.p : NULL,
-                        has_app ? app.n : 0, &s->opt, &h1, s->rep);
-    long n = (long)chatseal_conv_count(conv);
-    chatseal_conv_free(conv);
-    if (e != CHATSEAL_OK) {
-        if (s->rep && chatseal_report_code(s->rep) == e)
-            cs_reply_verify_error(s->r, e, s->rep);
-        else
-            cs_req_error(s->r, e, NULL);
+    const char *cid = s->opt.conversation_id;
+    if (!s->gw->store || !cid || !*cid) {
+        char *h1 = NULL;
+        long n = 0;
+        if (extend_sign(s, tok, &h1, &n) == 0)
+            reply_token(s, "token", h1, n);
         return;
     }
-    if (s->gw->rollback &&
-        (e = cs_rollback_commit(s->gw->rollback, key, tok && *tok ? tok : NULL,
-                                h1)) != CHATSEAL_OK) {
-        chatseal_free(h1);
-        cs_req_error(s->r, e,
-                     e == CHATSEAL_E_STALE_TOKEN
-                         ? "another request advanced this conversation first"
-                         : "the rollback store (Redis) did not answer");
+    /* with a store, H0 must be the newest token of its conversation and H1
+     * becomes it, exactly as on /v1/chat/completions: an app that answers
+     * some turns itself keeps one record with the gateway.  The request
+     * waits for the store on a copy of s (the caller frees s). */
+    side *h = malloc(sizeof *h);
+    if (!h || (tok && *tok && !(s->tok = strdup(tok)))) {
+        free(h);
+        cs_req_error(s->r, CHATSEAL_E_NO_MEMORY, NULL);
         return;
     }
-    reply_token(s, "token", h1, n);
+    cs_store_key(cid, s->opt.principal, s->key);
+    *h = *s;
+    memset(s, 0, sizeof *s); /* h owns everything now */
+    h->r->hctx = h;
+    h->r->on_abort = on_side_abort;
+    cs_store_get(h->gw->store, h->key, on_side_record, h);
 }
 
 static int need_member(side *s, const char *key, cs_span *v)

@@ -60,11 +60,15 @@ int cs_error_status(chatseal_error e)
         return 405;
     case CHATSEAL_E_UNSUPPORTED_MEDIA:
         return 415;
+    case CHATSEAL_E_CONVERSATION_CONFLICT:
+    case CHATSEAL_E_CONVERSATION_EXISTS:
+        return 409;
     case CHATSEAL_E_TIMEOUT:
         return 408;
     case CHATSEAL_E_OVERLOADED:
     case CHATSEAL_E_SHUTTING_DOWN:
     case CHATSEAL_E_NO_KEY:
+    case CHATSEAL_E_STORE_UNAVAILABLE:
         return 503;
     case CHATSEAL_E_UPSTREAM_UNAVAILABLE:
     case CHATSEAL_E_UPSTREAM_ERROR:

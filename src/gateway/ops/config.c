@@ -77,15 +77,26 @@ static const struct opt opts[] = {
     {"locators", "CHATSEAL_LOCATORS", T_STR, O(locators), "all",
      "all|assistant|none",
      "per-message locators in tokens (which message was changed)"},
+    {"store", "CHATSEAL_STORE", T_STR, O(store), "chatseal-store",
+     "PATH|lmdb:PATH|redis://HOST[:PORT][/DB]|unix:PATH|none",
+     "conversation store: the newest token of every conversation that sends "
+     "the conversation header, so clients need no token code and older "
+     "tokens are refused (stale_token); a directory (embedded LMDB), Redis "
+     "for replicas, or none"},
     {"rollback", "CHATSEAL_ROLLBACK", T_STR, O(rollback), NULL, "URL",
-     "rollback protection: keep the newest token of every conversation in "
-     "Redis (redis://HOST[:PORT][/DB] or unix:PATH) and refuse older ones "
-     "(stale_token); needs the conversation header"},
-    {"rollback-timeout", "CHATSEAL_ROLLBACK_TIMEOUT", T_SECS,
-     O(rollback_timeout), "100ms", "DURATION",
-     "bound on each Redis round trip (then 502, fail closed)"},
-    {"rollback-ttl", "CHATSEAL_ROLLBACK_TTL", T_SECS, O(rollback_ttl), "720h",
-     "DURATION", "how long a conversation's record lives after its last turn"},
+     "old name of --store for Redis (redis://... or unix:PATH)"},
+    {"store-timeout", "CHATSEAL_STORE_TIMEOUT", T_SECS, O(store_timeout),
+     "100ms", "DURATION",
+     "bound on each Redis round trip (then 503 store_unavailable, fail "
+     "closed); alias --rollback-timeout"},
+    {"rollback-timeout", "CHATSEAL_ROLLBACK_TIMEOUT", T_SECS, O(store_timeout),
+     NULL, "DURATION", "old name of --store-timeout"},
+    {"store-ttl", "CHATSEAL_STORE_TTL", T_SECS, O(store_ttl), "720h",
+     "DURATION",
+     "how long a conversation's record lives after its last turn; alias "
+     "--rollback-ttl"},
+    {"rollback-ttl", "CHATSEAL_ROLLBACK_TTL", T_SECS, O(store_ttl), NULL,
+     "DURATION", "old name of --store-ttl"},
     {"cors-origins", "CHATSEAL_CORS_ORIGINS", T_STR, O(cors_origins), NULL,
      "LIST",
      "origins whose pages may call the gateway from a browser (CORS): "
@@ -228,8 +239,7 @@ static int set_opt(cs_config *c, const struct opt *o, const char *val,
         double v;
         if (parse_secs(val, &v) != 0)
             break;
-        if (o->off == O(ttl) || o->off == O(leeway) ||
-            o->off == O(rollback_ttl))
+        if (o->off == O(ttl) || o->off == O(leeway) || o->off == O(store_ttl))
             *(int64_t *)(void *)base = (int64_t)v;
         else if (o->off == O(mock_delay_ms))
             *(int64_t *)(void *)base = (int64_t)(v * 1000.0);
@@ -306,10 +316,21 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
     const char **strs[] = {
         &c->upstream_ca,      &c->key_file, &c->ui,
         &c->tls_cert,         &c->tls_key,  &c->conversation_header,
-        &c->principal_header, &c->purpose,  &c->sidecar_secret_file};
+        &c->principal_header, &c->purpose,  &c->sidecar_secret_file,
+        &c->rollback};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (*strs[i] && !**strs[i])
             *strs[i] = NULL;
+    if (c->rollback) { /* the old name wins: it is never a default */
+        if (strncmp(c->rollback, "redis://", 8) &&
+            strncmp(c->rollback, "unix:", 5)) {
+            fprintf(err, "chatseal: invalid_argument: serve: --rollback "
+                         "wants redis://HOST[:PORT][/DB] or unix:PATH (see "
+                         "--store)\n");
+            return CS_CONFIG_ERROR;
+        }
+        c->store = c->rollback;
+    }
     if (!c->upstream || !*c->upstream) {
         fprintf(err, "chatseal: invalid_argument: serve: --upstream URL (or "
                      "CHATSEAL_UPSTREAM) is required; use --upstream mock "

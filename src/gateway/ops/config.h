@@ -22,10 +22,11 @@ typedef struct cs_config {
     const char *fresh_roles;
     const char *locators;
     const char *sidecar_secret_file;
-    const char *rollback;     /* Redis URL: rollback protection (rollback.c) */
+    const char *store;        /* conversation store (policy/store.h) */
+    const char *rollback;     /* old name of store (Redis URLs) */
     const char *cors_origins; /* cors.c */
-    double rollback_timeout;
-    int64_t rollback_ttl;
+    double store_timeout;
+    int64_t store_ttl;
     int dev;
     int64_t ttl;
     int64_t leeway;

@@ -41,7 +41,7 @@
 #include "policy/keys.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
-#include "policy/rollback.h"
+#include "policy/store.h"
 #include "api/router.h"
 #include "core/server.h"
 #include "upstream/upstream.h"
@@ -170,19 +170,19 @@ static int setup(serve *s, FILE *err)
         fprintf(err, "chatseal: out_of_memory: serve: setup failed\n");
         return -1;
     }
-    if (gw->cfg.rollback) {
-        if (!gw->cfg.conversation_header || !*gw->cfg.conversation_header) {
-            fprintf(err, "chatseal: invalid_argument: serve: --rollback needs "
-                         "a --conversation-header\n");
-            return -1;
-        }
-        gw->rollback = cs_rollback_new(gw->cfg.rollback,
-                                       (int)(gw->cfg.rollback_timeout * 1000.0),
-                                       gw->cfg.rollback_ttl, why, sizeof why);
-        if (!gw->rollback) {
-            fprintf(err, "chatseal: upstream_unavailable: serve: %s\n", why);
-            return -1;
-        }
+    /* every worker opens its own: LMDB handles and Redis connections do
+     * not survive a fork */
+    /* with expiring tokens a record need not outlive its token: an expired
+     * token is no way back, and the id may then start over */
+    int64_t rttl = gw->cfg.store_ttl;
+    if (gw->cfg.ttl > 0 && gw->cfg.ttl + gw->cfg.leeway < rttl)
+        rttl = gw->cfg.ttl + gw->cfg.leeway;
+    gw->store = cs_store_open(gw->cfg.store, gw->base,
+                              (int)(gw->cfg.store_timeout * 1000.0), rttl, why,
+                              sizeof why);
+    if (!gw->store && why[0]) {
+        fprintf(err, "chatseal: store_unavailable: serve: %s\n", why);
+        return -1;
     }
     gw->upstream = cs_upstream_new(gw, why, sizeof why);
     if (!gw->upstream) {
@@ -238,6 +238,7 @@ static int setup(serve *s, FILE *err)
                         json_string(gw->sidecar_mode == 1   ? "secret"
                                     : gw->sidecar_mode == 2 ? "open"
                                                             : "off"));
+    json_object_set_new(f, "store", json_string(cs_store_describe(gw->store)));
     json_object_set_new(f, "version", json_string(CHATSEAL_VERSION_STRING));
     if (s->worker >= 0)
         json_object_set_new(f, "workers", json_integer(gw->cfg.workers));
@@ -249,6 +250,8 @@ static void teardown(serve *s)
 {
     cs_gw *gw = &s->gw;
     cs_server_free(gw->server); /* aborts what is left: upstream cancelled */
+    cs_store_free(gw->store);   /* answers calls still waiting for Redis */
+    gw->store = NULL;
     cs_upstream_free(gw->upstream);
     if (gw->dns)
         evdns_base_free(gw->dns, 1);
@@ -264,7 +267,6 @@ static void teardown(serve *s)
         event_base_free(gw->base);
     SSL_CTX_free(s->tls);
     cs_metrics_free(gw->metrics);
-    cs_rollback_free(gw->rollback);
     cs_keys_free(gw);
 }
 

@@ -1,0 +1,60 @@
+/*
+ * chat_int.h -- the state of one /v1/chat/completions request, shared by
+ * chat.c (forward, sign, reply) and chat_entry.c (parse, verify, the
+ * conversation store's record).  Internal to the chat path.
+ */
+#ifndef CS_GATEWAY_CHAT_INT_H
+#define CS_GATEWAY_CHAT_INT_H
+
+#include <stdint.h>
+
+#include "api/assemble.h"
+#include "chatseal.h"
+#include "core/server.h"
+#include "upstream/sse.h"
+#include "upstream/upstream.h"
+
+enum mode { M_HEAD, M_JSON, M_SSE, M_PASS, M_DRAIN };
+
+typedef struct chat {
+    cs_req *r; /* NULL once answered or gone */
+    cs_gw *gw;
+    chatseal_conv *conv;
+    chatseal_options opt;
+    char *cid, *prn;
+    char *token_in;   /* the verified token: the client's or the store's */
+    char *body_token; /* the "chatseal_token" body field, if any */
+    char skey[65];    /* the conversation's record in the store */
+    int use_store;    /* a conversation id was sent and a store is on */
+    int store_wait;   /* a store call is pending: keep c alive */
+    /* a signed reply waiting for its commit */
+    char *p_canon, *p_token;
+    size_t p_clen;
+    cs_upreq *up; /* NULL once finished or cancelled */
+    enum mode mode;
+    int status;
+    char *ctype;
+    struct evbuffer *buf;
+    cs_sse sse;
+    cs_assembly *as;
+    int stream_open;
+    int plain; /* pass the reply through whatever it is (GET /v1/models) */
+    int paused;
+    int busy;
+    uint64_t t_sent;
+} chat;
+
+/* Frees c and everything it holds (not the request). */
+void cs_chat_free(chat *c);
+/* Frees c once nothing holds it: no request, no upstream, no store call,
+ * none of its callbacks running. */
+void cs_chat_maybe_free(chat *c);
+/* Takes the request from c for its one answer (no hook of c runs for it
+ * after this). */
+cs_req *cs_chat_release(chat *c);
+/* Sends the request upstream; takes body over; answers and frees c on
+ * failure. */
+void cs_chat_start_upstream(cs_req *r, chat *c, const char *method, char *body,
+                            size_t len);
+
+#endif
