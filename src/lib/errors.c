@@ -99,6 +99,14 @@ static const struct cs_error_entry cs_errors[] = {
     {CHATSEAL_E_UPSTREAM_ERROR, "upstream_error",
      "the model server sent a bad or incomplete reply"},
     {CHATSEAL_E_SHUTTING_DOWN, "shutting_down", "the server is shutting down"},
+    {CHATSEAL_E_MEMBER_NOT_ALLOWED, "member_not_allowed",
+     "a message after the signed history has a member that is not allowed"},
+    {CHATSEAL_E_PARAMETER_NOT_ALLOWED, "parameter_not_allowed",
+     "the request has a top-level member that is not allowed"},
+    {CHATSEAL_E_CONTROL_TOKEN, "control_token",
+     "a new message holds a model control-token string"},
+    {CHATSEAL_E_RATE_LIMITED, "rate_limited",
+     "this client has too many requests or bytes in flight"},
 };
 
 #define CS_NERRORS (sizeof cs_errors / sizeof cs_errors[0])

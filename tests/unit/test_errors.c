@@ -68,6 +68,10 @@ static const struct {
     {CHATSEAL_E_UPSTREAM_TIMEOUT, 86, "upstream_timeout"},
     {CHATSEAL_E_UPSTREAM_ERROR, 87, "upstream_error"},
     {CHATSEAL_E_SHUTTING_DOWN, 88, "shutting_down"},
+    {CHATSEAL_E_MEMBER_NOT_ALLOWED, 89, "member_not_allowed"},
+    {CHATSEAL_E_PARAMETER_NOT_ALLOWED, 90, "parameter_not_allowed"},
+    {CHATSEAL_E_CONTROL_TOKEN, 91, "control_token"},
+    {CHATSEAL_E_RATE_LIMITED, 92, "rate_limited"},
 };
 #define NALL (sizeof ALL / sizeof *ALL)
 
