@@ -60,6 +60,7 @@ struct cs_server;
 struct cs_upstream;
 struct cs_metrics;
 struct cs_rollback;
+struct cs_policy;
 
 typedef struct cs_gw {
     struct event_base *base;
@@ -73,6 +74,7 @@ typedef struct cs_gw {
     struct cs_upstream *upstream;
     struct cs_metrics *metrics;
     struct cs_rollback *rollback; /* NULL unless --rollback */
+    struct cs_policy *policy;     /* request policy (policy/policy.c) */
     unsigned token_flags;
     int draining;
     /* sidecar access: secret (SHA-256 of it kept), or open in --dev */

@@ -48,6 +48,7 @@
 #include "ops/log.h"
 #include "policy/rollback.h"
 #include "ops/metrics.h"
+#include "policy/policy.h"
 #include "upstream/sse.h"
 #include "upstream/upstream.h"
 
@@ -719,10 +720,16 @@ void cs_chat_handle(cs_req *r)
                      "the body must be a JSON object with a messages array");
         return;
     }
-    chat *c = calloc(1, sizeof *c);
+    chatseal_conv *pinned = NULL; /* --system-prompt: put first */
+    err = cs_policy_pin_system(gw->policy, conv, &lim, &pinned);
+    if (pinned) {
+        chatseal_conv_free(conv);
+        conv = pinned;
+    }
+    chat *c = err == CHATSEAL_OK ? calloc(1, sizeof *c) : NULL;
     if (!c) {
         chatseal_conv_free(conv);
-        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
+        cs_req_error(r, err != CHATSEAL_OK ? err : CHATSEAL_E_NO_MEMORY, NULL);
         return;
     }
     c->gw = gw;
@@ -734,6 +741,7 @@ void cs_chat_handle(cs_req *r)
         cs_req_error(r, CHATSEAL_E_INVALID_REQUEST, why);
         return;
     }
+    c->opt.fresh_roles = cs_policy_fresh_roles(gw->policy);
     const char *htok = cs_headers_get(r->headers, "Chatseal-Token");
     if (chatseal_conv_get_string(conv, "chatseal_token", &c->body_token) !=
         CHATSEAL_OK) {
@@ -756,12 +764,30 @@ void cs_chat_handle(cs_req *r)
         rep = NULL;
     c->opt.now = (int64_t)time(NULL); /* one clock for verify and sign */
     err = chatseal_verify(gw->ring, conv, token, &c->opt, rep);
-    if (err != CHATSEAL_OK) {
-        cs_reply_verify_error(r, err, rep);
+    /* a fresh start: the policy also says where a system message may stand
+     * and which option would allow it */
+    char pwhy[300];
+    chatseal_error perr = CHATSEAL_OK;
+    if ((!token || !*token) &&
+        (err == CHATSEAL_OK || err == CHATSEAL_E_ROLE_NOT_ALLOWED ||
+         err == CHATSEAL_E_MISSING_SIGNATURE) &&
+        (perr = cs_policy_check_fresh(gw->policy, conv, err != CHATSEAL_OK,
+                                      pwhy, sizeof pwhy))) {
+        chatseal_report_free(rep);
+        free_chat(c);
+        cs_req_error(r, perr, pwhy);
+        return;
+    }
+    if (err != CHATSEAL_OK || !rep) {
+        cs_reply_verify_error(r, err ? err : CHATSEAL_E_NO_MEMORY, rep);
         chatseal_report_free(rep);
         free_chat(c);
         return;
     }
+    /* messages from here on are unsigned input (a pinned prompt is not) */
+    size_t signed_n = token && *token
+                          ? chatseal_report_count(rep)
+                          : (size_t)cs_policy_pinned_first(gw->policy, conv);
     chatseal_report_free(rep);
     if (token && *token && !(c->token_in = strdup(token))) {
         free_chat(c);
@@ -773,10 +799,19 @@ void cs_chat_handle(cs_req *r)
     r->stream = chatseal_conv_get_bool(conv, "stream");
     char *fwd = NULL;
     size_t fwdlen = 0;
+    size_t dropped = 0;
+    pwhy[0] = '\0';
     err = chatseal_conv_canonical(conv, "chatseal_token", &fwd, &fwdlen);
+    if (err == CHATSEAL_OK)
+        err = cs_policy_check_tail(gw->policy, fwd, fwdlen, signed_n, pwhy,
+                                   sizeof pwhy);
+    if (err == CHATSEAL_OK)
+        err = cs_policy_params(gw->policy, &fwd, &fwdlen, &dropped, pwhy,
+                               sizeof pwhy);
     if (err != CHATSEAL_OK) {
+        chatseal_free(fwd);
         free_chat(c);
-        cs_req_error(r, err, NULL);
+        cs_req_error(r, err, pwhy[0] ? pwhy : NULL);
         return;
     }
     start_upstream(r, c, "POST", fwd, fwdlen);

@@ -24,6 +24,14 @@ typedef struct cs_config {
     const char *sidecar_secret_file;
     const char *rollback;     /* Redis URL: rollback protection (rollback.c) */
     const char *cors_origins; /* cors.c */
+    /* request policy (policy/policy.c) */
+    const char *user_members;
+    const char *tool_members;
+    const char *content_parts;
+    const char *allow_parameters;
+    const char *unknown_parameters;
+    const char *control_tokens;
+    const char *system_prompt;
     double rollback_timeout;
     int64_t rollback_ttl;
     int dev;
