@@ -801,7 +801,9 @@ void cs_chat_handle(cs_req *r)
     size_t fwdlen = 0;
     size_t dropped = 0;
     pwhy[0] = '\0';
-    err = chatseal_conv_canonical(conv, "chatseal_token", &fwd, &fwdlen);
+    /* with the token member: cs_policy_params removes it, and refuses one
+     * that is not a string even when the header carried the token */
+    err = chatseal_conv_canonical(conv, NULL, &fwd, &fwdlen);
     if (err == CHATSEAL_OK)
         err = cs_policy_check_tail(gw->policy, fwd, fwdlen, signed_n, pwhy,
                                    sizeof pwhy);

@@ -289,6 +289,23 @@ static const char *media_type_ok(const char *ct)
     return NULL;
 }
 
+/* Any Content-Encoding but identity: the body would be read (and forwarded)
+ * as plain JSON while the upstream may decode it into something else. */
+static int encoded(const cs_headers *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        if (strcasecmp(h->v[i].name, "Content-Encoding") != 0)
+            continue;
+        const char *v = h->v[i].value;
+        v += strspn(v, " \t");
+        size_t n = strcspn(v, " \t");
+        if (n != 8 || strncasecmp(v, "identity", 8) != 0 ||
+            v[n + strspn(v + n, " \t")])
+            return 1;
+    }
+    return 0;
+}
+
 static void dispatch(cs_conn *c)
 {
     cs_req *r = c->req;
@@ -300,6 +317,13 @@ static void dispatch(cs_conn *c)
         r->endpoint = "other";
         cs_req_error(r, CHATSEAL_E_SHUTTING_DOWN,
                      "the gateway is shutting down");
+        return;
+    }
+    if (encoded(r->headers)) {
+        r->endpoint = "other";
+        cs_req_error(r, CHATSEAL_E_UNSUPPORTED_MEDIA,
+                     "the request body must not be compressed "
+                     "(Content-Encoding other than identity)");
         return;
     }
     if (!strcmp(r->method, "POST") &&

@@ -587,7 +587,15 @@ chatseal_error cs_policy_params(const cs_policy *p, char **body, size_t *len,
             }
             continue;
         }
-        if (!p->drop_params) {
+        int ours = k.n == 14 && !memcmp(k.p, "chatseal_token", 14);
+        if (ours && !is_str(v)) {
+            snprintf(why, wl,
+                     "the chatseal_token member must be a string "
+                     "(the token of the previous reply)");
+            free(nb);
+            return CHATSEAL_E_INVALID_REQUEST;
+        }
+        if (!ours && !p->drop_params) {
             char name[48];
             show(name, sizeof name, k.p, k.n);
             snprintf(why, wl,
@@ -613,7 +621,7 @@ chatseal_error cs_policy_params(const cs_policy *p, char **body, size_t *len,
                 out += n;
             }
         }
-        (*dropped)++;
+        *dropped += !ours;
     }
     if (rc < 0) {
         free(nb);

@@ -59,8 +59,10 @@ chatseal_error cs_policy_check_tail(const cs_policy *p, const char *canon,
 
 /* Top-level members of a canonical request text: members outside the allowed
  * parameters are refused (parameter_not_allowed) or, with
- * --unknown-parameters drop, removed: then *body is replaced (malloc'd; the
- * old one freed) and *dropped counts them. */
+ * --unknown-parameters drop, removed (counted in *dropped).  chatseal_token
+ * is always removed, and refused (invalid_request) if it is not a string.
+ * When something is removed *body is replaced (malloc'd; the old one freed).
+ */
 chatseal_error cs_policy_params(const cs_policy *p, char **body, size_t *len,
                                 size_t *dropped, char *why, size_t whylen);
 
