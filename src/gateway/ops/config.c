@@ -129,6 +129,18 @@ static const struct opt opts[] = {
      "largest request head (431 too_large)"},
     {"max-connections", "CHATSEAL_MAX_CONNECTIONS", T_INT, O(max_connections),
      "1024", "N", "most open client connections (503 overloaded)"},
+    {"max-connections-per-client", "CHATSEAL_MAX_CONNECTIONS_PER_CLIENT", T_INT,
+     O(max_connections_per_client), "256", "N",
+     "most open connections from one client address (429 rate_limited; 0: "
+     "no cap; behind a proxy every client has the proxy's address)"},
+    {"max-inflight", "CHATSEAL_MAX_INFLIGHT", T_SIZE, O(max_inflight), "1G",
+     "SIZE",
+     "request body bytes held at once, per worker, counted from the "
+     "declared length (503 overloaded with Retry-After; 0: no bound)"},
+    {"max-inflight-per-client", "CHATSEAL_MAX_INFLIGHT_PER_CLIENT", T_SIZE,
+     O(max_inflight_per_client), "256M", "SIZE",
+     "the same for one client address (429 rate_limited with Retry-After; "
+     "0: no bound)"},
     {"workers", "CHATSEAL_WORKERS", T_INT, O(workers), "1", "N|auto",
      "worker processes, one event loop each, sharing the listening socket, "
      "key ring and metrics (auto: one per core; --max-connections is per "

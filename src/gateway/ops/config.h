@@ -41,6 +41,9 @@ typedef struct cs_config {
     int64_t max_messages;
     int64_t max_header;
     int64_t max_connections;
+    int64_t max_connections_per_client; /* 0: no cap (core/server.c) */
+    int64_t max_inflight;               /* request bytes held, 0: none */
+    int64_t max_inflight_per_client;
     int64_t workers; /* processes (workers.c) */
     int64_t max_response;
     double header_timeout;
