@@ -13,6 +13,7 @@ import gzip
 import http.server
 import json
 import threading
+import time
 
 import gwtest
 from gwtest import Gateway, Upstream, expect_clean_stop, expect_error
@@ -112,9 +113,10 @@ class Scripted:
     """An upstream that answers every chat request with the given raw SSE
     byte pieces (one write each) and closes the connection."""
 
-    def __init__(self, pieces):
+    def __init__(self, pieces, hold=0.0):
         owner = self
         self.pieces = pieces
+        self.hold = hold
 
         class H(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -131,6 +133,7 @@ class Scripted:
                 for p in owner.pieces:
                     self.wfile.write(p)
                     self.wfile.flush()
+                time.sleep(owner.hold)  # the connection stays open
                 self.close_connection = True
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
@@ -228,6 +231,27 @@ def test_sse_choice_index_that_is_not_a_number_gets_no_token():
     r = stream_through([b"data: " + json.dumps(first).encode() + b"\n\n"
                         b"data: [DONE]\n\n"])
     assert sealed(r)[1] == [], r
+
+
+# ------------------------------------------------------ exit frees (14) --
+
+
+def test_exit_frees_an_upstream_request_still_open():
+    """The reply is complete ([DONE], token sent) but the upstream keeps its
+    connection open: on SIGTERM the gateway exits with that request still in
+    flight, and must free it (the ASan build fails the stop on a leak).  The
+    upstream holds the connection for longer than the whole test, so the
+    request is in flight at exit every time, not by chance."""
+    body = (b"data: " + chunk({"role": "assistant", "content": "ok"}) +
+            b"\n\ndata: " + chunk({}, "stop") + b"\n\ndata: [DONE]\n\n")
+    up = Scripted([body], hold=30)
+    try:
+        gw = Gateway("--upstream", up.url)
+        r = gw.chat([U], stream=True, model="m")
+        assert sealed(r)[1][0]["message"]["content"] == "ok", r
+        expect_clean_stop(gw)
+    finally:
+        up.stop()
 
 
 gwtest.main(globals())
