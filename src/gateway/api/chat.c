@@ -8,10 +8,13 @@
  *    messages the token covers, then only new messages of --tail-roles; no
  *    token only for a conversation of --fresh-roles.  Refusal: 403 (400 for
  *    an unreadable token) with the stable code and the report.
- * 3. Forward chatseal_conv_canonical(conv, "chatseal_token"): the canonical
- *    re-encoding of the values just verified, so the model cannot read
- *    anything the verifier did not (no parser differential), and the token
- *    field is gone.
+ * 3. Apply the request policy (policy/policy.c) to what the token does not
+ *    cover: members and text of the new messages, top-level members; with
+ *    --system-prompt the pinned prompt was put first before verifying.
+ *    Forward chatseal_conv_canonical(conv): the canonical re-encoding of the
+ *    values just verified, so the model cannot read anything the verifier
+ *    did not (no parser differential), less the token field and what the
+ *    policy drops.
  * 4. Sign the reply over the *already parsed* conversation plus the
  *    assistant message, with chatseal_conv_append + chatseal_sign: nothing
  *    the client sent is re-read, so nothing unverified is ever signed.

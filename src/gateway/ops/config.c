@@ -47,8 +47,8 @@ static const struct opt opts[] = {
      "key ring file (KID:KEY lines; the last key signs); reloaded on SIGHUP. "
      "CHATSEAL_KEYS may hold the ring text instead"},
     {"dev", "CHATSEAL_DEV", T_FLAG, O(dev), NULL, NULL,
-     "development mode: an ephemeral key when none is configured, open "
-     "sidecar endpoints"},
+     "development mode: an ephemeral key when none is configured, and then "
+     "open sidecar endpoints (with a configured key they stay closed)"},
     {"ui", "CHATSEAL_UI", T_STR, O(ui), NULL, "DIR",
      "serve static files (index.html, .js, .css, .svg) from DIR at /"},
     {"tls-cert", "CHATSEAL_TLS_CERT", T_STR, O(tls_cert), NULL, "FILE",
