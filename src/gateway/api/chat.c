@@ -802,19 +802,9 @@ void cs_chat_handle(cs_req *r)
     r->stream = chatseal_conv_get_bool(conv, "stream");
     char *fwd = NULL;
     size_t fwdlen = 0;
-    size_t dropped = 0;
-    pwhy[0] = '\0';
-    /* with the token member: cs_policy_params removes it, and refuses one
-     * that is not a string even when the header carried the token */
-    err = chatseal_conv_canonical(conv, NULL, &fwd, &fwdlen);
-    if (err == CHATSEAL_OK)
-        err = cs_policy_check_tail(gw->policy, fwd, fwdlen, signed_n, pwhy,
-                                   sizeof pwhy);
-    if (err == CHATSEAL_OK)
-        err = cs_policy_params(gw->policy, &fwd, &fwdlen, &dropped, pwhy,
-                               sizeof pwhy);
+    err = cs_policy_forward(gw->policy, conv, signed_n, &fwd, &fwdlen, pwhy,
+                            sizeof pwhy);
     if (err != CHATSEAL_OK) {
-        chatseal_free(fwd);
         free_chat(c);
         cs_req_error(r, err, pwhy[0] ? pwhy : NULL);
         return;

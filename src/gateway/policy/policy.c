@@ -636,3 +636,23 @@ chatseal_error cs_policy_params(const cs_policy *p, char **body, size_t *len,
     }
     return CHATSEAL_OK;
 }
+
+chatseal_error cs_policy_forward(const cs_policy *p, const chatseal_conv *conv,
+                                 size_t signed_n, char **body, size_t *len,
+                                 char *why, size_t wl)
+{
+    size_t dropped = 0;
+    why[0] = '\0';
+    /* with the token member: cs_policy_params removes it, and refuses one
+     * that is not a string even when the header carried the token */
+    chatseal_error e = chatseal_conv_canonical(conv, NULL, body, len);
+    if (e == CHATSEAL_OK)
+        e = cs_policy_check_tail(p, *body, *len, signed_n, why, wl);
+    if (e == CHATSEAL_OK)
+        e = cs_policy_params(p, body, len, &dropped, why, wl);
+    if (e != CHATSEAL_OK) {
+        chatseal_free(*body);
+        *body = NULL;
+    }
+    return e;
+}

@@ -66,4 +66,11 @@ chatseal_error cs_policy_check_tail(const cs_policy *p, const char *canon,
 chatseal_error cs_policy_params(const cs_policy *p, char **body, size_t *len,
                                 size_t *dropped, char *why, size_t whylen);
 
+/* The body to forward: the canonical request less chatseal_token, after
+ * cs_policy_check_tail (messages from signed_n on) and cs_policy_params.
+ * On refusal why says what (or is "") and *body is NULL. */
+chatseal_error cs_policy_forward(const cs_policy *p, const chatseal_conv *conv,
+                                 size_t signed_n, char **body, size_t *len,
+                                 char *why, size_t whylen);
+
 #endif
