@@ -174,6 +174,12 @@ def test_fresh_system_prompt_is_the_operators():
         assert "--fresh-roles" in err["message"], err
     assert len(up.chat_requests()) == n
     expect_clean_stop(gw)
+    # the pinned prompt counts against --max-messages (room for the reply)
+    gw = Gateway("--upstream", up.url, "--system-prompt", path,
+                 "--max-messages", "2")
+    assert chat(gw, [U]).status == 200
+    expect_error(chat(gw, [U, U]), 413, "too_many_messages")
+    expect_clean_stop(gw)
     # explicitly allowed: the client's own system prompt is signed
     gw = Gateway("--upstream", up.url, "--fresh-roles",
                  "system,developer,user")

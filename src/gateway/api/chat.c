@@ -728,6 +728,8 @@ void cs_chat_handle(cs_req *r)
     if (pinned) {
         chatseal_conv_free(conv);
         conv = pinned;
+        if (chatseal_conv_count(conv) > (size_t)gw->cfg.max_messages)
+            err = CHATSEAL_E_TOO_MANY_MESSAGES; /* no room for the reply */
     }
     chat *c = err == CHATSEAL_OK ? calloc(1, sizeof *c) : NULL;
     if (!c) {
