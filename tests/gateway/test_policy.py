@@ -180,6 +180,14 @@ def test_fresh_system_prompt_is_the_operators():
     assert chat(gw, [U]).status == 200
     expect_error(chat(gw, [U, U]), 413, "too_many_messages")
     expect_clean_stop(gw)
+    # a prompt file that cannot be used stops the start (exit 2)
+    bad = gwtest.write_file("bad.txt", "")
+    with open(bad, "wb") as f:
+        f.write(b"caf\xe9\n")  # Latin-1, not UTF-8
+    for arg in (bad, gwtest.TMP + "/missing.txt"):
+        g = Gateway("--upstream", up.url, "--system-prompt", arg, wait=False)
+        assert g.proc.wait(10) == 2
+        assert "--system-prompt" in g.log_text(), g.log_text()
     # explicitly allowed: the client's own system prompt is signed
     gw = Gateway("--upstream", up.url, "--fresh-roles",
                  "system,developer,user")
