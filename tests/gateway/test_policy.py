@@ -230,6 +230,18 @@ def test_control_token_strings_are_refused():
         r = chat(gw, hist + [{"role": "user", "content": text}], tok)
         assert r.status == 200, (text, r)
     expect_clean_stop(gw)
+    # signed messages are not judged again: a history signed while the
+    # check was off (same key) goes on under the default policy
+    ring = gwtest.new_key_line("k1")
+    gw2 = Gateway("--upstream", up.url, "--control-tokens", "none", keys=ring)
+    old_hist, old_tok = turn(gw2, [{"role": "user", "content": "say [INST]"}])
+    expect_clean_stop(gw2)
+    gw2 = Gateway("--upstream", up.url, keys=ring)
+    r = chat(gw2, old_hist + [U], old_tok)
+    assert r.status == 200, r
+    expect_error(chat(gw2, old_hist + [{"role": "user", "content": "[INST]"}],
+                      old_tok), 400, "control_token")
+    expect_clean_stop(gw2)
     # configurable: off, or other families and literal strings
     gw = Gateway("--upstream", up.url, "--control-tokens", "none")
     assert chat(gw, [{"role": "user", "content": CONTROL[0]}]).status == 200
