@@ -67,6 +67,7 @@ typedef struct chat {
     chatseal_conv *conv;
     chatseal_options opt;
     char *cid, *prn;
+    char *purpose;    /* --bind-parameters: purpose + digest (policy.c) */
     char *token_in;   /* the verified token (extend, rollback protection) */
     char *body_token; /* the "chatseal_token" body field, if any */
     char rbkey[65];   /* the conversation's record, with --rollback */
@@ -155,6 +156,7 @@ static void free_chat(chat *c)
     chatseal_conv_free(c->conv);
     free(c->cid);
     free(c->prn);
+    free(c->purpose);
     free(c->token_in);
     chatseal_free(c->body_token);
     free(c->ctype);
@@ -747,6 +749,14 @@ void cs_chat_handle(cs_req *r)
         return;
     }
     c->opt.fresh_roles = cs_policy_fresh_roles(gw->policy);
+    if ((err = cs_policy_purpose(gw->policy, gw->cfg.purpose, conv,
+                                 &c->purpose)) != CHATSEAL_OK) {
+        free_chat(c);
+        cs_req_error(r, err, NULL);
+        return;
+    }
+    if (c->purpose)
+        c->opt.purpose = c->purpose;
     const char *htok = cs_headers_get(r->headers, "Chatseal-Token");
     if (chatseal_conv_get_string(conv, "chatseal_token", &c->body_token) !=
         CHATSEAL_OK) {

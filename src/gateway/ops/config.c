@@ -97,6 +97,10 @@ static const struct opt opts[] = {
      O(allow_parameters), NULL, "LIST",
      "top-level request members forwarded besides the OpenAI chat "
      "parameters (e.g. top_k,min_p)"},
+    {"bind-parameters", "CHATSEAL_BIND_PARAMETERS", T_STR, O(bind_parameters),
+     NULL, "LIST",
+     "top-level members bound into tokens (e.g. tools,tool_choice): a later "
+     "turn with other values is 403 binding_mismatch"},
     {"unknown-parameters", "CHATSEAL_UNKNOWN_PARAMETERS", T_STR,
      O(unknown_parameters), "refuse", "refuse|drop",
      "other top-level members: 400 parameter_not_allowed, or removed"},
@@ -342,10 +346,10 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
     }
     /* empty strings mean "not set" for optional strings */
     const char **strs[] = {
-        &c->upstream_ca,      &c->key_file,        &c->ui,
-        &c->tls_cert,         &c->tls_key,         &c->conversation_header,
-        &c->principal_header, &c->purpose,         &c->sidecar_secret_file,
-        &c->system_prompt,    &c->allow_parameters};
+        &c->upstream_ca,      &c->key_file,         &c->ui,
+        &c->tls_cert,         &c->tls_key,          &c->conversation_header,
+        &c->principal_header, &c->purpose,          &c->sidecar_secret_file,
+        &c->system_prompt,    &c->allow_parameters, &c->bind_parameters};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (*strs[i] && !**strs[i])
             *strs[i] = NULL;

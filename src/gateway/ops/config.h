@@ -32,6 +32,7 @@ typedef struct cs_config {
     const char *unknown_parameters;
     const char *control_tokens;
     const char *system_prompt;
+    const char *bind_parameters;
     double rollback_timeout;
     int64_t rollback_ttl;
     int dev;

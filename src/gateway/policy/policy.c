@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "api/jspan.h"
 #include "ops/config.h"
@@ -43,7 +44,7 @@ typedef struct list {
 } list;
 
 struct cs_policy {
-    list user_members, tool_members, parts, params, fresh;
+    list user_members, tool_members, parts, params, fresh, bind;
     list tokens;              /* literal control-token strings */
     int pipe, deepseek;       /* pattern families */
     unsigned char first[256]; /* first bytes of the literals */
@@ -273,6 +274,9 @@ cs_policy *cs_policy_new(const cs_config *cfg, char *why, size_t wl)
         which = "--fresh-roles";
     else if (setup_tokens(p, cfg->control_tokens) != 0)
         which = "--control-tokens";
+    else if (list_parse(&p->bind, cfg->bind_parameters) != 0 ||
+             (p->bind.n && cfg->purpose && strlen(cfg->purpose) > 900))
+        which = "--bind-parameters (with a --purpose of at most 900 bytes)";
     free(params);
     if (which) {
         snprintf(why, wl, "%s: too many names", which);
@@ -309,6 +313,7 @@ void cs_policy_free(cs_policy *p)
     list_free(&p->parts);
     list_free(&p->params);
     list_free(&p->fresh);
+    list_free(&p->bind);
     list_free(&p->tokens);
     free(p->fresh_roles);
     chatseal_free(p->pinned);
@@ -677,4 +682,49 @@ chatseal_error cs_policy_forward(const cs_policy *p, const chatseal_conv *conv,
         *body = NULL;
     }
     return e;
+}
+
+/* ---------------------------------------------------- bound parameters -- */
+
+chatseal_error cs_policy_purpose(const cs_policy *p, const char *base,
+                                 const chatseal_conv *conv, char **out)
+{
+    *out = NULL;
+    if (!p->bind.n)
+        return CHATSEAL_OK;
+    char *canon = NULL;
+    size_t clen = 0;
+    chatseal_error e =
+        chatseal_conv_canonical(conv, "chatseal_token", &canon, &clen);
+    if (e != CHATSEAL_OK)
+        return e;
+    /* name, then the canonical value or nothing, each framed by its length:
+     * no two member lists hash alike */
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    cs_span root = {canon, clen}, v;
+    for (size_t i = 0; ok && i < p->bind.n; i++) {
+        int has = cs_json_member(root, p->bind.item[i], &v) == 1;
+        unsigned long long lens[2] = {p->bind.len[i],
+                                      has ? (unsigned long long)v.n : ~0ull};
+        ok = EVP_DigestUpdate(md, lens, sizeof lens) == 1 &&
+             EVP_DigestUpdate(md, p->bind.item[i], p->bind.len[i]) == 1 &&
+             (!has || EVP_DigestUpdate(md, v.p, v.n) == 1);
+    }
+    unsigned char d[32];
+    ok = ok && EVP_DigestFinal_ex(md, d, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    chatseal_free(canon);
+    if (!ok)
+        return CHATSEAL_E_CRYPTO;
+    size_t n = (base ? strlen(base) + 1 : 0) + 7 + 64 + 1;
+    char *s = malloc(n);
+    if (!s)
+        return CHATSEAL_E_NO_MEMORY;
+    size_t k = (size_t)snprintf(s, n, "%s%sparams:", base ? base : "",
+                                base ? " " : "");
+    for (int i = 0; i < 32; i++)
+        k += (size_t)snprintf(s + k, n - k, "%02x", d[i]);
+    *out = s;
+    return CHATSEAL_OK;
 }

@@ -66,6 +66,13 @@ chatseal_error cs_policy_check_tail(const cs_policy *p, const char *canon,
 chatseal_error cs_policy_params(const cs_policy *p, char **body, size_t *len,
                                 size_t *dropped, char *why, size_t whylen);
 
+/* With --bind-parameters: *out is the purpose to bind into tokens, the
+ * configured one (may be NULL) plus "params:" and a SHA-256 of the named
+ * top-level members' canonical values, so a conversation's tools (say) are
+ * pinned: other values are binding_mismatch.  Without it *out is NULL. */
+chatseal_error cs_policy_purpose(const cs_policy *p, const char *base,
+                                 const chatseal_conv *conv, char **out);
+
 /* The body to forward: the canonical request less chatseal_token, after
  * cs_policy_check_tail (messages from signed_n on) and cs_policy_params.
  * On refusal why says what (or is "") and *body is NULL. */
