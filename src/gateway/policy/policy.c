@@ -24,6 +24,7 @@
  */
 #include "policy.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -705,9 +706,11 @@ chatseal_error cs_policy_purpose(const cs_policy *p, const char *base,
     cs_span root = {canon, clen}, v;
     for (size_t i = 0; ok && i < p->bind.n; i++) {
         int has = cs_json_member(root, p->bind.item[i], &v) == 1;
-        unsigned long long lens[2] = {p->bind.len[i],
-                                      has ? (unsigned long long)v.n : ~0ull};
-        ok = EVP_DigestUpdate(md, lens, sizeof lens) == 1 &&
+        uint64_t lens[2] = {p->bind.len[i], has ? (uint64_t)v.n : ~0ull};
+        unsigned char be[16]; /* big-endian: every replica hashes alike */
+        for (int b = 0; b < 16; b++)
+            be[b] = (unsigned char)(lens[b / 8] >> (56 - 8 * (b % 8)));
+        ok = EVP_DigestUpdate(md, be, sizeof be) == 1 &&
              EVP_DigestUpdate(md, p->bind.item[i], p->bind.len[i]) == 1 &&
              (!has || EVP_DigestUpdate(md, v.p, v.n) == 1);
     }
