@@ -44,7 +44,8 @@ const char cs_help_main[] =
     "Usage: chatseal COMMAND [options] [FILE]\n"
     "\n"
     "Commands:\n"
-    "  keygen [--kid KID]               print a new key-ring line KID:KEY\n"
+    "  keygen [--kid KID] [FILE]        new key-ring line KID:KEY (FILE: "
+    "0600)\n"
     "  sign [FILE]                      sign a conversation, print its token\n"
     "  verify --token T [FILE]          check a conversation against a token\n"
     "  extend --token H0 --append F [FILE]  verify, append, print H1\n"
@@ -67,17 +68,19 @@ const char cs_help_main[] =
     "See docs/CLI.md for the full reference.\n";
 
 const char cs_help_keygen[] =
-    "Usage: chatseal keygen [--kid KID]\n"
+    "Usage: chatseal keygen [--kid KID] [FILE]\n"
     "\n"
-    "Prints one new key-ring line \"KID:KEY\" (32 random bytes, base64url)\n"
-    "on stdout. Append it to a key file to add or rotate a key: the last\n"
-    "line signs, every line verifies. This is the only command that ever\n"
-    "prints key material.\n"
+    "Makes one new key-ring line \"KID:KEY\" (32 random bytes, base64url)\n"
+    "and prints it on stdout, or appends it to FILE. FILE is created with\n"
+    "mode 0600 (a shell redirection would use the umask, often 0644); an\n"
+    "existing FILE keeps its mode but is refused if others may read or\n"
+    "write it. The last line of a ring signs, every line verifies. This is\n"
+    "the only command that ever prints key material.\n"
     "\n"
     "  --kid KID           key id, 1..64 of [A-Za-z0-9._-]\n"
     "                      (default: k<UTC date>-<4 hex digits>)\n"
     "\n"
-    "Example: chatseal keygen --kid k2 >> keys.txt\n";
+    "Example: chatseal keygen --kid k2 keys.txt\n";
 
 const char cs_help_sign[] =
     "Usage: chatseal sign [options] [FILE]\n"

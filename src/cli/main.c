@@ -16,7 +16,7 @@
 #include "ops/serve.h"
 
 static const struct cs_command commands[] = {
-    {NULL, "keygen", CS_O_KID, 0, cs_cmd_keygen, cs_help_keygen},
+    {NULL, "keygen", CS_O_KID, 1, cs_cmd_keygen, cs_help_keygen},
     {NULL, "sign",
      CS_O_KEY | CS_O_BIND | CS_O_NOW | CS_O_TTL | CS_O_LOC | CS_O_COUNT |
          CS_O_DEPTH,

@@ -62,6 +62,7 @@ struct cs_server;
 struct cs_upstream;
 struct cs_metrics;
 struct cs_store;
+struct cs_policy;
 
 typedef struct cs_gw {
     struct event_base *base;
@@ -75,6 +76,7 @@ typedef struct cs_gw {
     struct cs_upstream *upstream;
     struct cs_metrics *metrics;
     struct cs_store *store; /* NULL with --store none */
+    struct cs_policy *policy;     /* request policy (policy/policy.c) */
     unsigned token_flags;
     int draining;
     /* sidecar access: secret (SHA-256 of it kept), or open in --dev */

@@ -239,7 +239,8 @@ static void fw_put_object(cs_buf *b, fw_span obj, int level, size_t max_depth)
     int first = 1;
     cs_buf_putc(b, '{');
     while (fw_member(obj, &pos, &name, &v)) {
-        if (fw_empty(v) || (level == 1 && fw_is(name, "index")))
+        if ((fw_empty(v) && !(level == 0 && fw_is(name, "role"))) ||
+            (level == 1 && fw_is(name, "index")))
             continue;
         if (!first)
             cs_buf_putc(b, ',');
@@ -257,8 +258,8 @@ int cs_form_needed(const char *canon, size_t len, int assistant)
     if (!len || canon[0] != '{')
         return 0;
     while (fw_member(obj, &pos, &name, &v))
-        if (fw_empty(v) || fw_reasoning(name) || fw_has_calls(name) ||
-            (assistant && !fw_assistant_keeps(name)))
+        if ((fw_empty(v) && !fw_is(name, "role")) || fw_reasoning(name) ||
+            fw_has_calls(name) || (assistant && !fw_assistant_keeps(name)))
             return 1;
     return 0;
 }
@@ -273,7 +274,9 @@ chatseal_error cs_form_message(const char *canon, size_t len, int assistant,
     cs_buf_putc(core, '{');
     cs_buf_putc(full, '{');
     while (fw_member(obj, &pos, &name, &v)) {
-        if (fw_empty(v) || (assistant && !fw_assistant_keeps(name)))
+        /* the role is what makes a message: never left out, even "" */
+        if ((fw_empty(v) && !fw_is(name, "role")) ||
+            (assistant && !fw_assistant_keeps(name)))
             continue;
         int reasoning = fw_reasoning(name);
         cs_buf *outs[2] = {reasoning ? rsn : core, full};

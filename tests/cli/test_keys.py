@@ -7,6 +7,7 @@ stderr for any base64 run long enough to be a key.
 """
 import os
 import re
+import subprocess
 
 import clitest
 from clitest import base_env, expect, expect_report, header, new_key, run, \
@@ -171,6 +172,44 @@ def test_dev_key(tmp):
     for args in (["state", "seal"], ["message", "sign"]):
         res = run(*args, "--dev", stdin='{"role":"user","content":"x"}')
         assert res.rc == 0 and not LONG_B64.search(res.errtext), res
+
+
+def test_keygen_file_is_created_0600(tmp):
+    """keygen FILE: created 0600 whatever the umask, appended on rotation,
+    nothing on stdout; an existing file others can read is refused."""
+    path = os.path.join(tmp, "ring")
+    old = os.umask(0o022)
+    try:
+        res = expect(run("keygen", "--kid", "f1", path, keygen=True), 0)
+        expect(run("keygen", "--kid", "f2", path, keygen=True), 0)
+    finally:
+        os.umask(old)
+    assert res.out == b"" and res.err == b"", res
+    assert os.stat(path).st_mode & 0o777 == 0o600, oct(os.stat(path).st_mode)
+    lines = open(path).read().splitlines()
+    assert [ln.split(":")[0] for ln in lines] == ["f1", "f2"], lines
+    for ln in lines:
+        clitest.SECRETS.add(ln.split(":", 1)[1])
+    tok = token_of(run("sign", "--key-file", path, stdin=CONV))
+    assert header(tok)["kid"] == "f2"
+    shared = os.path.join(tmp, "shared")
+    with open(shared, "w"):
+        pass
+    os.chmod(shared, 0o644)
+    res = expect(run("keygen", shared, keygen=True), 2, "invalid_argument")
+    assert "chmod 600" in res.errtext, res
+    assert os.path.getsize(shared) == 0, "a key was written to a 0644 file"
+    # `keygen > file` still works, with a warning that names the fix
+    out = os.path.join(tmp, "redirected")
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT, 0o644)
+    os.fchmod(fd, 0o644)
+    os.close(fd)
+    with open(out, "wb") as f:
+        p = subprocess.run([clitest.BIN, "keygen"], stdout=f,
+                           stderr=subprocess.PIPE, env=base_env())
+    assert p.returncode == 0
+    assert b"chatseal keygen FILE" in p.stderr, p.stderr
+    clitest.SECRETS.add(open(out).read().strip().split(":", 1)[1])
 
 
 if __name__ == "__main__":

@@ -19,9 +19,12 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- gateway log"; tail -n 30 "$tmp/gw.log"; exit 1; }
 json() { python3 -c 'import json,sys; d=json.load(open(sys.argv[2])); print(eval(sys.argv[1], {"d": d}))' "$1" "$2"; }
 
+# the system prompt is the operator's: pinned, and equal to the one the
+# client sends, so it is accepted and not duplicated
+printf 'You are terse.\n' >"$tmp/system.txt"
 "$BIN" serve --upstream mock --dev --mock-delay 1ms --listen 127.0.0.1:0 \
     --conversation-header X-Conversation-Id --store "$tmp/store" \
-    2>"$tmp/gw.log" &
+    --system-prompt "$tmp/system.txt" 2>"$tmp/gw.log" &
 pid=$!
 GW=
 for _ in $(seq 200); do

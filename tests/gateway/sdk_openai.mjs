@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 
@@ -72,7 +73,14 @@ function tokenHeader(token) {
     return JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
 }
 
-const gw = await startGateway(['--upstream', 'mock', '--dev', '--mock-delay', '1ms']);
+// The app's system prompt is pinned by the operator; the SDK sends it with
+// every request and the gateway accepts it as equal (not duplicated).
+const tmpdir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatseal-sdk-'));
+process.on('exit', () => fs.rmSync(tmpdir, { recursive: true, force: true }));
+const SYSTEM_FILE = path.join(tmpdir, 'system.txt');
+fs.writeFileSync(SYSTEM_FILE, 'You are a test.\n');
+const gw = await startGateway(['--upstream', 'mock', '--dev', '--mock-delay', '1ms',
+    '--system-prompt', SYSTEM_FILE]);
 const client = new OpenAI({ baseURL: gw.url + 'v1', apiKey: 'not-used-by-the-mock', maxRetries: 0 });
 let failed = false;
 
@@ -132,7 +140,9 @@ await step('five turns, streaming, body-field token', async () => {
         assert.equal(seal.message.content, text);
         assert.equal(seal.message.role, 'assistant');
         messages.push(seal.message); // store the exact signed message
-        assert.equal(seal.count, messages.length);
+        // this client never sends the system prompt: the gateway put the
+        // pinned one first and signed it, so the token covers one more
+        assert.equal(seal.count, messages.length + 1);
         token = seal.token;
     }
     assert.equal(messages.length, 10);
@@ -153,7 +163,7 @@ await step('streamed tool call, tool result, answer', async () => {
         .create({ model: 'm', messages, tools }, { headers: { 'Chatseal-Token': seal.token } })
         .withResponse();
     assert.match(data.choices[0].message.content, /The tool answered: "cold"/);
-    assert.equal(data.chatseal.count, 4);
+    assert.equal(data.chatseal.count, 5); // 4 + the pinned system prompt
 });
 
 await step('tampering is an APIError 403 with the stable code', async () => {
@@ -190,7 +200,8 @@ await step('an upstream failure mid-stream is an error, never a token', async ()
         });
     });
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
-    const up = await startGateway(['--upstream', `http://127.0.0.1:${server.address().port}`, '--dev']);
+    const up = await startGateway(['--upstream', `http://127.0.0.1:${server.address().port}`, '--dev',
+        '--system-prompt', SYSTEM_FILE]);
     try {
         const c2 = new OpenAI({ baseURL: up.url + 'v1', apiKey: 'x', maxRetries: 0 });
         const stream = await c2.chat.completions.create({ model: 'm', messages: [{ role: 'user', content: 'hi' }], stream: true });

@@ -303,8 +303,11 @@ def test_claimed_body_size_costs_nothing_until_sent():
     """A client that claims a huge Content-Length (within --max-body) and
     sends a trickle gets no large block: the body is reserved at most 1 MiB
     ahead of what arrived (fuzz_http found the unbounded version)."""
+    # the in-flight budget would refuse the claim at once (test_budget.py):
+    # raised here so that the read path itself is what is measured
     gw = Gateway("--upstream", "mock", "--max-body", "2G",
-                 "--body-timeout", "2s")
+                 "--body-timeout", "2s", "--max-inflight", "4G",
+                 "--max-inflight-per-client", "4G")
     before = vm_size_kb(gw.proc.pid)
     s = socket.create_connection((gw.host, gw.port), timeout=10)
     try:

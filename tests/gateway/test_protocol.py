@@ -11,7 +11,14 @@ import os
 import subprocess
 
 import gwtest
-from gwtest import Gateway, Upstream, expect_clean_stop, expect_error
+from gwtest import Upstream, expect_clean_stop, expect_error
+
+
+def Gateway(*args, **kw):
+    """The conversations here open with a client-written system message,
+    which the default policy refuses (test_policy.py): allowed explicitly."""
+    return gwtest.Gateway("--fresh-roles", "system,developer,user", *args,
+                          **kw)
 
 SYS = {"role": "system", "content": "You are terse."}
 
@@ -135,7 +142,10 @@ def test_non_streaming_round_trip():
 
 def test_forwarded_body_is_the_canonical_re_encoding():
     up = Upstream()
-    gw = Gateway("--upstream", up.url)
+    # "n" in a new message and "z" at the top are refused by default
+    # (test_policy.py); allowed here to see how they are re-encoded
+    gw = Gateway("--upstream", up.url, "--user-members", "role,content,n",
+                 "--allow-parameters", "z")
     raw = ('{"temperature":1.0,"messages":[{"content":"caf\\u00e9 \\/ x",'
            '"role":"user","n":1e2}],"model":"ok","chatseal_token":"",'
            '"z":[1E0,-0.0,"\\ud83d\\ude00"]}')

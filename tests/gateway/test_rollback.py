@@ -19,7 +19,14 @@ import threading
 import time
 
 import gwtest
-from gwtest import Gateway, Upstream, expect_clean_stop, expect_error
+from gwtest import Upstream, expect_clean_stop, expect_error
+
+
+def Gateway(*args, **kw):
+    """The conversations here open with a client-written system message,
+    which the default policy refuses (test_policy.py): allowed explicitly."""
+    return gwtest.Gateway("--fresh-roles", "system,developer,user", *args,
+                          **kw)
 
 SYS = {"role": "system", "content": "You are a bank assistant."}
 CONV = {"Chatseal-Conversation": "c-rollback-1", "X-User": "alice"}

@@ -89,7 +89,10 @@ class ToolUpstream(Upstream):
 
 
 def gateway(up, *args, store=None, keys=KEYS):
-    return Gateway("--upstream", up.url, *args, keys=keys, store=store)
+    # these conversations open with the client's own system prompt: allowed
+    # explicitly (the default holds user messages only: test_policy.py)
+    return Gateway("--upstream", up.url, "--fresh-roles",
+                   "system,developer,user", *args, keys=keys, store=store)
 
 
 def turn(gw, cid, msgs, model=None, status=200, headers=None):

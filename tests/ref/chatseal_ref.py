@@ -340,7 +340,8 @@ def _compact(obj, level):
     1 a tool call, 2 a function object) on its members."""
     pairs = []
     for name, value in obj.pairs:
-        if _says_nothing(value) or (level == 1 and name == "index"):
+        if (_says_nothing(value) and not (level == 0 and name == "role")) \
+                or (level == 1 and name == "index"):
             continue
         if level == 0 and name == "tool_calls" and isinstance(value, list):
             value = [_compact(c, 1) if isinstance(c, _Object) else c

@@ -68,6 +68,10 @@ static const struct {
     {CHATSEAL_E_UPSTREAM_TIMEOUT, 86, "upstream_timeout"},
     {CHATSEAL_E_UPSTREAM_ERROR, 87, "upstream_error"},
     {CHATSEAL_E_SHUTTING_DOWN, 88, "shutting_down"},
+    {CHATSEAL_E_MEMBER_NOT_ALLOWED, 89, "member_not_allowed"},
+    {CHATSEAL_E_PARAMETER_NOT_ALLOWED, 90, "parameter_not_allowed"},
+    {CHATSEAL_E_CONTROL_TOKEN, 91, "control_token"},
+    {CHATSEAL_E_RATE_LIMITED, 92, "rate_limited"},
     {CHATSEAL_E_STORE_UNAVAILABLE, 95, "store_unavailable"},
     {CHATSEAL_E_CONVERSATION_CONFLICT, 96, "conversation_conflict"},
     {CHATSEAL_E_CONVERSATION_EXISTS, 97, "conversation_exists"},
@@ -115,7 +119,7 @@ static void names_are_unique_snake_case(void)
 
 static void unknown_values_and_names(void)
 {
-    const int unknown[] = {-1, 5, 9, 14, 32, 39, 48, 59, 70, 79, 89, 1000};
+    const int unknown[] = {-1, 5, 9, 14, 32, 39, 48, 59, 70, 79, 99, 1000};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
         const char *n = chatseal_error_name((chatseal_error)unknown[i]);
         CHECK(n && strcmp(n, "unknown_error") == 0, "name(%d) = %s", unknown[i],

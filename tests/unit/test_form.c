@@ -56,7 +56,7 @@ static char *history(const char *a1, const char *a2, const char *extra)
 
 static chatseal_options at_now(void)
 {
-    chatseal_options o = {0};
+    chatseal_options o = CHATSEAL_OPTIONS_INIT;
     o.now = TU_NOW;
     o.tail_roles = "user,tool";
     return o;
@@ -72,8 +72,9 @@ static char *signed_token(const chatseal_keyring *ring)
 }
 
 /* Verifies, then returns the forwarded messages array (caller frees). */
-static char *forwarded(const chatseal_keyring *ring, const char *json,
-                       const char *token, chatseal_error want)
+TU_NONNULL static char *forwarded(const chatseal_keyring *ring,
+                                  const char *json, const char *token,
+                                  chatseal_error want)
 {
     chatseal_options o = at_now();
     chatseal_conv *conv = cs_test_conv(json);
@@ -82,6 +83,8 @@ static char *forwarded(const chatseal_keyring *ring, const char *json,
     size_t len = 0;
     CHECK_ERR(chatseal_conv_canonical(conv, NULL, &out, &len), CHATSEAL_OK);
     chatseal_conv_free(conv);
+    if (!out)
+        abort(); /* out of memory in a test */
     return out;
 }
 
@@ -98,9 +101,8 @@ static void sdk_round_trips_verify(void)
     for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
         char *h = history(variants[i][0], variants[i][1],
                           ",{\"role\":\"user\",\"content\":\"Thanks!\"}");
-        char *f = forwarded(ring, h, tok, CHATSEAL_OK);
-        if (!f)
-            f = strdup("");
+        char *fwd = forwarded(ring, h, tok, CHATSEAL_OK);
+        const char *f = fwd ? fwd : "";
         /* the upstream reads the signed form: canonical arguments, no
          * null or empty member, no SDK-added member */
         CHECK(strstr(f, "{\\\"city\\\":\\\"Paris\\\"}"),
@@ -108,7 +110,7 @@ static void sdk_round_trips_verify(void)
         CHECK(!strstr(f, "null") && !strstr(f, "annotations") &&
                   !strstr(f, "parsed") && !strstr(f, "index"),
               "variant %zu forwards the client's spelling: %s", i, f);
-        free(f);
+        free(fwd);
         free(h);
     }
     chatseal_free(tok);

@@ -540,14 +540,14 @@ static json_t *reject_vectors(void)
 
 /* what a vLLM-like server answers, and what an SDK sends back for it */
 #define AST_VLLM                                                               \
-    "{\"role\":\"assistant\",\"content\":null,\"refusal\":null,"              \
+    "{\"role\":\"assistant\",\"content\":null,\"refusal\":null,"               \
     "\"annotations\":[],\"audio\":null,\"function_call\":null,"                \
-    "\"reasoning_content\":\"The user wants Paris.\",\"tool_calls\":[{"          \
+    "\"reasoning_content\":\"The user wants Paris.\",\"tool_calls\":[{"        \
     "\"index\":0,\"id\":\"call_1\",\"type\":\"function\",\"function\":{"       \
-    "\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\": "               \
+    "\"name\":\"get_weather\",\"arguments\":\"{\\\"city\\\": "                 \
     "\\\"Paris\\\", \\\"days\\\": 2.0}\"}}]}"
 #define TOOL_VLLM                                                              \
-    "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"sunny\"," \
+    "{\"role\":\"tool\",\"tool_call_id\":\"call_1\",\"content\":\"sunny\","    \
     "\"name\":null}"
 
 static const struct conv_case conv_cases[] = {

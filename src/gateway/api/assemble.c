@@ -198,8 +198,15 @@ int cs_assembly_add(cs_assembly *a, json_t *chunk)
     {
         if (!json_is_object(ch))
             return -1;
+        /* a client files each delta under its index: one that is missing,
+         * a string ("1") or not a whole number would be read differently by
+         * different clients, so the stream gets no token */
         json_t *ix = json_object_get(ch, "index");
-        if (ix && json_number_value(ix) != 0)
+        double ixv = json_number_value(ix);
+        if (!json_is_number(ix) || ixv < 0 || ixv > 1e6 ||
+            ixv != (double)(long)ixv)
+            return -1;
+        if (ixv != 0)
             continue; /* only choice 0 is signed */
         json_t *fin = json_object_get(ch, "finish_reason");
         if (fin && !json_is_null(fin))

@@ -10,10 +10,13 @@
  *    an unreadable token) with the stable code and the report.  With a
  *    conversation id and a store, against the stored newest token
  *    (chat_entry.c: this step and the request's entry).
- * 3. Forward chatseal_conv_canonical(conv, "chatseal_token"): the canonical
- *    re-encoding of the values just verified, so the model cannot read
- *    anything the verifier did not (no parser differential), and the token
- *    field is gone.
+ * 3. Apply the request policy (policy/policy.c) to what the token does not
+ *    cover: members and text of the new messages, top-level members; with
+ *    --system-prompt the pinned prompt was put first before verifying.
+ *    Forward chatseal_conv_canonical(conv): the canonical re-encoding of the
+ *    values just verified, so the model cannot read anything the verifier
+ *    did not (no parser differential), less the token field and what the
+ *    policy drops.
  * 4. Sign the reply over the *already parsed* conversation plus the
  *    assistant message, with chatseal_conv_append + chatseal_sign: nothing
  *    the client sent is re-read, so nothing unverified is ever signed.
@@ -51,6 +54,7 @@
 #include "ops/log.h"
 #include "policy/store.h"
 #include "ops/metrics.h"
+#include "policy/policy.h"
 #include "upstream/sse.h"
 #include "upstream/upstream.h"
 
@@ -129,6 +133,7 @@ void cs_chat_free(chat *c)
     chatseal_conv_free(c->conv);
     free(c->cid);
     free(c->prn);
+    free(c->purpose);
     free(c->token_in);
     chatseal_free(c->body_token);
     chatseal_free(c->p_canon);

@@ -21,6 +21,7 @@
 #include <event2/buffer.h>
 
 #include "api/chat_int.h"
+#include "policy/policy.h"
 #include "policy/store.h"
 
 /* Refuses the request before anything was forwarded, and lets go of it. */
@@ -44,6 +45,25 @@ static int verify_or_refuse(chat *c, const char *token, int stored)
         rep = NULL;
     chatseal_error err =
         chatseal_verify(c->gw->ring, c->conv, token, &c->opt, rep);
+    /* a fresh start: the policy also says where a system message may stand
+     * and which option would allow it */
+    char pwhy[300];
+    chatseal_error perr = CHATSEAL_OK;
+    if (!token && !stored &&
+        (err == CHATSEAL_OK || err == CHATSEAL_E_ROLE_NOT_ALLOWED ||
+         err == CHATSEAL_E_MISSING_SIGNATURE) &&
+        (perr = cs_policy_check_fresh(c->gw->policy, c->conv,
+                                      err != CHATSEAL_OK, pwhy,
+                                      sizeof pwhy))) {
+        chatseal_report_free(rep);
+        refuse(c, perr, NULL, pwhy);
+        return -1;
+    }
+    if (err == CHATSEAL_OK)
+        c->signed_n =
+            token && rep ? chatseal_report_count(rep)
+                         : (size_t)cs_policy_pinned_first(c->gw->policy,
+                                                          c->conv);
     if (err != CHATSEAL_OK && stored &&
         chatseal_verify(c->gw->ring, c->conv, NULL, &c->opt, NULL) ==
             CHATSEAL_OK) {
@@ -62,17 +82,20 @@ static int verify_or_refuse(chat *c, const char *token, int stored)
     return err == CHATSEAL_OK ? 0 : -1;
 }
 
-/* Forwards the verified conversation: its canonical form, no token field. */
+/* Forwards the verified conversation: its canonical form, no token field,
+ * after the request policy for what the token does not cover. */
 static void forward(chat *c)
 {
     cs_req *r = c->r;
     r->stream = chatseal_conv_get_bool(c->conv, "stream");
     char *fwd = NULL;
     size_t fwdlen = 0;
-    chatseal_error err =
-        chatseal_conv_canonical(c->conv, "chatseal_token", &fwd, &fwdlen);
+    char pwhy[300];
+    pwhy[0] = '\0';
+    chatseal_error err = cs_policy_forward(c->gw->policy, c->conv, c->signed_n,
+                                           &fwd, &fwdlen, pwhy, sizeof pwhy);
     if (err != CHATSEAL_OK) {
-        refuse(c, err, NULL, NULL);
+        refuse(c, err, NULL, pwhy[0] ? pwhy : NULL);
         cs_chat_maybe_free(c);
         return;
     }
@@ -165,10 +188,18 @@ void cs_chat_handle(cs_req *r)
                      "the body must be a JSON object with a messages array");
         return;
     }
-    chat *c = calloc(1, sizeof *c);
+    chatseal_conv *pinned = NULL; /* --system-prompt: put first */
+    err = cs_policy_pin_system(gw->policy, conv, &lim, &pinned);
+    if (pinned) {
+        chatseal_conv_free(conv);
+        conv = pinned;
+        if (chatseal_conv_count(conv) > (size_t)gw->cfg.max_messages)
+            err = CHATSEAL_E_TOO_MANY_MESSAGES; /* no room for the reply */
+    }
+    chat *c = err == CHATSEAL_OK ? calloc(1, sizeof *c) : NULL;
     if (!c) {
         chatseal_conv_free(conv);
-        cs_req_error(r, CHATSEAL_E_NO_MEMORY, NULL);
+        cs_req_error(r, err != CHATSEAL_OK ? err : CHATSEAL_E_NO_MEMORY, NULL);
         return;
     }
     c->gw = gw;
@@ -180,6 +211,15 @@ void cs_chat_handle(cs_req *r)
         cs_req_error(r, CHATSEAL_E_INVALID_REQUEST, why);
         return;
     }
+    c->opt.fresh_roles = cs_policy_fresh_roles(gw->policy);
+    if ((err = cs_policy_purpose(gw->policy, gw->cfg.purpose, conv,
+                                 &c->purpose)) != CHATSEAL_OK) {
+        cs_chat_free(c);
+        cs_req_error(r, err, NULL);
+        return;
+    }
+    if (c->purpose)
+        c->opt.purpose = c->purpose;
     const char *htok = cs_headers_get(r->headers, "Chatseal-Token");
     if (chatseal_conv_get_string(conv, "chatseal_token", &c->body_token) !=
         CHATSEAL_OK) {

@@ -22,6 +22,8 @@ typedef struct chat {
     chatseal_conv *conv;
     chatseal_options opt;
     char *cid, *prn;
+    char *purpose;    /* --bind-parameters: purpose + digest (policy.c) */
+    size_t signed_n;  /* messages the verified token covers (or pinned) */
     char *token_in;   /* the verified token: the client's or the store's */
     char *body_token; /* the "chatseal_token" body field, if any */
     char skey[65];    /* the conversation's record in the store */

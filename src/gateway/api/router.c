@@ -78,6 +78,38 @@ static void metrics(cs_req *r)
     evbuffer_free(b);
 }
 
+/*
+ * GET /v1/models/{id} is forwarded by path, so the id must not be able to
+ * name another path: behind a proxy that normalizes, "../.." or "%2e%2e"
+ * reached /internal/... on the model server.  Real ids are short runs of
+ * [A-Za-z0-9._:@+-] in at most five segments ("gpt-4o",
+ * "meta-llama/Llama-3.1-8B-Instruct", "llama3.1:8b",
+ * "accounts/fireworks/models/x"); no percent-encoding, no empty, "." or ".."
+ * segment, and no query.  0 if the id is acceptable.
+ */
+static int bad_model_id(const cs_req *r, const char *id)
+{
+    size_t seg = 0, segs = 1, len = strlen(id);
+    if (r->query || len == 0 || len > 256)
+        return 1;
+    for (size_t i = 0; i <= len; i++) {
+        char c = id[i];
+        if (c == '/' || c == '\0') {
+            const char *s = id + i - seg;
+            if (seg == 0 || (seg == 1 && s[0] == '.') ||
+                (seg == 2 && s[0] == '.' && s[1] == '.') || ++segs > 6)
+                return 1;
+            seg = 0;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || strchr("._:@+-", c)))
+            return 1;
+        seg++;
+    }
+    return 0;
+}
+
 void cs_route(cs_req *r, void *arg)
 {
     (void)arg;
@@ -90,6 +122,12 @@ void cs_route(cs_req *r, void *arg)
     }
     if (!strcmp(p, "/v1/chat/completions")) {
         cs_chat_handle(r);
+    } else if (!strncmp(p, "/v1/models/", 11) && bad_model_id(r, p + 11)) {
+        r->endpoint = "models";
+        cs_req_error(r, CHATSEAL_E_INVALID_REQUEST,
+                     "not a model id: letters, digits and ._:@+- in at most "
+                     "five /-separated segments, no . or .. segment, no "
+                     "percent-encoding, no query");
     } else if (!strcmp(p, "/v1/models") || !strncmp(p, "/v1/models/", 11)) {
         cs_models_handle(r);
     } else if (!strcmp(p, CS_CONVERSATION_PATH)) {

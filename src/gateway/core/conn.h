@@ -46,6 +46,7 @@ struct cs_server {
     cs_conn *conns;
     size_t nconns;
     size_t nrejecting;
+    size_t held; /* request body bytes reserved by all connections */
     int draining;
     uint64_t id_base, id_count; /* request ids, see request_id() */
     void (*drained)(void *);
@@ -67,6 +68,7 @@ struct cs_conn {
     int tls;
     int close_after;
     int rejecting; /* over the connection limit: 503 then close */
+    size_t held;   /* request body bytes reserved (budget, server.c) */
     int linger;    /* request bytes may be left unread: linger on close */
     size_t lingered;
 };

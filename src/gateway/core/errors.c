@@ -33,6 +33,8 @@ int cs_error_status(chatseal_error e)
     case CHATSEAL_E_INVALID_REQUEST:
     case CHATSEAL_E_MALFORMED_TOKEN:
     case CHATSEAL_E_UNSUPPORTED_VERSION:
+    case CHATSEAL_E_PARAMETER_NOT_ALLOWED:
+    case CHATSEAL_E_CONTROL_TOKEN:
         return 400;
     case CHATSEAL_E_TOO_LARGE:
     case CHATSEAL_E_TOO_MANY_MESSAGES:
@@ -53,11 +55,14 @@ int cs_error_status(chatseal_error e)
     case CHATSEAL_E_COUNT_MISMATCH:
     case CHATSEAL_E_ROLE_NOT_ALLOWED:
     case CHATSEAL_E_STALE_TOKEN:
+    case CHATSEAL_E_MEMBER_NOT_ALLOWED:
         return 403;
     case CHATSEAL_E_NOT_FOUND:
         return 404;
     case CHATSEAL_E_METHOD_NOT_ALLOWED:
         return 405;
+    case CHATSEAL_E_RATE_LIMITED:
+        return 429;
     case CHATSEAL_E_UNSUPPORTED_MEDIA:
         return 415;
     case CHATSEAL_E_CONVERSATION_CONFLICT:

@@ -64,6 +64,7 @@
 #define READ_HIGH_WATERMARK (1024 * 1024)
 #define MAX_SINGLE_WRITE (4 * 1024 * 1024)
 #define LINGER_SECONDS 2
+#define RETRY_AFTER "2" /* seconds, on 429 and 503 refusals */
 #define LINGER_MAX_BYTES (64u * 1024 * 1024)
 
 static void conn_process(cs_conn *c);
@@ -100,10 +101,18 @@ static void req_free(cs_req *r)
 }
 
 /* The answer is complete: log it, then move the connection on. */
+/* The request's body bytes leave the budget (see budget_take). */
+static void budget_release(cs_conn *c)
+{
+    c->srv->held -= c->held;
+    c->held = 0;
+}
+
 static void req_finish(cs_req *r)
 {
     cs_conn *c = r->conn;
     cs_access_log(r, 0);
+    budget_release(c);
     c->req = NULL;
     req_free(r);
     cs_http_msg_reset(&c->msg);
@@ -146,7 +155,64 @@ static void conn_error(cs_conn *c, int status, chatseal_error e,
     }
     r->endpoint = "other";
     r->head = 0;
+    if (status == 429 || status == 503)
+        cs_req_header(r, "Retry-After", RETRY_AFTER);
     cs_req_error_ex(r, status, e, message, NULL);
+}
+
+/* ------------------------------------------------------------ budget -- */
+
+/*
+ * Request bodies are held in memory from their head until the answer ends.
+ * Without a budget, 300 stalled 8 MB bodies held 2.3 GB: the connection cap
+ * times --max-body is no bound anyone would choose.  So each request reserves
+ * its body (the declared Content-Length at once, before a byte of it is read;
+ * a chunked body as it grows) against --max-inflight (the worker) and
+ * --max-inflight-per-client (one address); over either it is refused, 503
+ * overloaded or 429 rate_limited with Retry-After, and its connection closes.
+ * Connections per address are capped the same way at accept, so one client
+ * cannot take every connection slot.  Per-address sums scan the open
+ * connections: at most --max-connections of them, and only when a request
+ * starts, cheaper than keeping a table in step.
+ */
+static size_t peer_held(const cs_server *s, const char *peer, size_t *conns)
+{
+    size_t sum = 0, n = 0;
+    for (const cs_conn *o = s->conns; o; o = o->next)
+        if (!strcmp(o->peer, peer)) {
+            sum += o->held;
+            n += !o->rejecting;
+        }
+    if (conns)
+        *conns = n;
+    return sum;
+}
+
+/* Reserves n more body bytes for c: 0, or the status to refuse with. */
+static int budget_take(cs_conn *c, size_t n)
+{
+    cs_server *s = c->srv;
+    const cs_config *cfg = &s->gw->cfg;
+    if (cfg->max_inflight && s->held + n > (size_t)cfg->max_inflight)
+        return 503;
+    if (cfg->max_inflight_per_client &&
+        peer_held(s, c->peer, NULL) + n > (size_t)cfg->max_inflight_per_client)
+        return 429;
+    c->held += n;
+    s->held += n;
+    return 0;
+}
+
+static void budget_refuse(cs_conn *c, int status)
+{
+    if (status == 503)
+        conn_error(c, 503, CHATSEAL_E_OVERLOADED,
+                   "too many request bytes in flight, try again later "
+                   "(--max-inflight)");
+    else
+        conn_error(c, 429, CHATSEAL_E_RATE_LIMITED,
+                   "this client has too many request bytes in flight "
+                   "(--max-inflight-per-client)");
 }
 
 /* ------------------------------------------------------- connections -- */
@@ -162,6 +228,7 @@ static void conn_free(cs_conn *c)
         cs_access_log(r, 1);
         req_free(r);
     }
+    budget_release(c);
     if (c->prev)
         c->prev->next = c->next;
     else if (s->conns == c)
@@ -289,6 +356,23 @@ static const char *media_type_ok(const char *ct)
     return NULL;
 }
 
+/* Any Content-Encoding but identity: the body would be read (and forwarded)
+ * as plain JSON while the upstream may decode it into something else. */
+static int encoded(const cs_headers *h)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        if (strcasecmp(h->v[i].name, "Content-Encoding") != 0)
+            continue;
+        const char *v = h->v[i].value;
+        v += strspn(v, " \t");
+        size_t n = strcspn(v, " \t");
+        if (n != 8 || strncasecmp(v, "identity", 8) != 0 ||
+            v[n + strspn(v + n, " \t")])
+            return 1;
+    }
+    return 0;
+}
+
 static void dispatch(cs_conn *c)
 {
     cs_req *r = c->req;
@@ -300,6 +384,13 @@ static void dispatch(cs_conn *c)
         r->endpoint = "other";
         cs_req_error(r, CHATSEAL_E_SHUTTING_DOWN,
                      "the gateway is shutting down");
+        return;
+    }
+    if (encoded(r->headers)) {
+        r->endpoint = "other";
+        cs_req_error(r, CHATSEAL_E_UNSUPPORTED_MEDIA,
+                     "the request body must not be compressed "
+                     "(Content-Encoding other than identity)");
         return;
     }
     if (!strcmp(r->method, "POST") &&
@@ -399,6 +490,12 @@ static void conn_process(cs_conn *c)
                        "request body over the size limit");
             return;
         }
+        int over =
+            c->msg.length > 0 ? budget_take(c, (size_t)c->msg.length) : 0;
+        if (over) {
+            budget_refuse(c, over);
+            return;
+        }
         const char *expect = cs_headers_get(&c->msg.headers, "Expect");
         if (expect && c->msg.minor >= 1 &&
             strcasecmp(expect, "100-continue") == 0 && c->msg.length != 0) {
@@ -411,9 +508,15 @@ static void conn_process(cs_conn *c)
     if (c->phase == P_BODY) {
         int rc = cs_http_read_body_direct(
             &c->msg, in, c->req->body, c->tls ? -1 : bufferevent_getfd(c->bev));
-        if (evbuffer_get_length(c->req->body) > (size_t)cfg->max_body) {
+        size_t got = evbuffer_get_length(c->req->body);
+        if (got > (size_t)cfg->max_body) {
             conn_error(c, 413, CHATSEAL_E_TOO_LARGE,
                        "request body over the size limit");
+            return;
+        }
+        int over = got > c->held ? budget_take(c, got - c->held) : 0;
+        if (over) { /* a chunked body, reserved as it grows */
+            budget_refuse(c, over);
             return;
         }
         if (rc == CS_HTTP_AGAIN)
@@ -498,13 +601,24 @@ static void conn_new(cs_server *s, evutil_socket_t fd, struct sockaddr *sa,
         (suseconds_t)((s->gw->cfg.write_timeout - (double)wt.tv_sec) * 1e6);
     bufferevent_set_timeouts(c->bev, NULL, &wt);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+    size_t mine = 0;
+    if (!reject && s->gw->cfg.max_connections_per_client) {
+        peer_held(s, c->peer, &mine);
+        /* c is already on the list, counted in mine */
+        reject = mine > (size_t)s->gw->cfg.max_connections_per_client ? 2 : 0;
+    }
     if (reject) {
         c->rejecting = 1;
         s->nrejecting++;
         if (s->gw->metrics)
             cs_metrics_rejected_connection(s->gw->metrics);
-        conn_error(c, 503, CHATSEAL_E_OVERLOADED,
-                   "too many connections, try again later");
+        if (reject == 2)
+            conn_error(c, 429, CHATSEAL_E_RATE_LIMITED,
+                       "this client has too many connections open "
+                       "(--max-connections-per-client)");
+        else
+            conn_error(c, 503, CHATSEAL_E_OVERLOADED,
+                       "too many connections, try again later");
         return;
     }
     s->nconns++;

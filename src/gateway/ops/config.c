@@ -47,8 +47,8 @@ static const struct opt opts[] = {
      "key ring file (KID:KEY lines; the last key signs); reloaded on SIGHUP. "
      "CHATSEAL_KEYS may hold the ring text instead"},
     {"dev", "CHATSEAL_DEV", T_FLAG, O(dev), NULL, NULL,
-     "development mode: an ephemeral key when none is configured, open "
-     "sidecar endpoints"},
+     "development mode: an ephemeral key when none is configured, and then "
+     "open sidecar endpoints (with a configured key they stay closed)"},
     {"ui", "CHATSEAL_UI", T_STR, O(ui), NULL, "DIR",
      "serve static files (index.html, .js, .css, .svg) from DIR at /"},
     {"tls-cert", "CHATSEAL_TLS_CERT", T_STR, O(tls_cert), NULL, "FILE",
@@ -71,9 +71,39 @@ static const struct opt opts[] = {
      "allowed clock skew when checking iat/exp"},
     {"tail-roles", "CHATSEAL_TAIL_ROLES", T_STR, O(tail_roles), "user,tool",
      "ROLES", "roles that may follow the signed prefix"},
-    {"fresh-roles", "CHATSEAL_FRESH_ROLES", T_STR, O(fresh_roles),
-     "system,developer,user", "ROLES",
-     "roles a conversation without a token may hold"},
+    {"fresh-roles", "CHATSEAL_FRESH_ROLES", T_STR, O(fresh_roles), "user",
+     "ROLES",
+     "roles a conversation without a token may hold (system,developer,user "
+     "lets clients write their own system prompt and get it signed)"},
+    {"system-prompt", "CHATSEAL_SYSTEM_PROMPT", T_STR, O(system_prompt), NULL,
+     "FILE",
+     "the operator's system prompt: put first and signed in every "
+     "conversation (a client message equal to it is not duplicated)"},
+    {"user-members", "CHATSEAL_USER_MEMBERS", T_STR, O(user_members),
+     "role,content,name", "LIST",
+     "members a new (unsigned) message may have, every role but tool"},
+    {"tool-members", "CHATSEAL_TOOL_MEMBERS", T_STR, O(tool_members),
+     "role,content,tool_call_id", "LIST",
+     "members a new tool message may have"},
+    {"content-parts", "CHATSEAL_CONTENT_PARTS", T_STR, O(content_parts),
+     "text,image_url", "LIST",
+     "content part types a new message may have (tool: text only)"},
+    {"control-tokens", "CHATSEAL_CONTROL_TOKENS", T_STR, O(control_tokens),
+     "pipe,deepseek,gemma,mistral", "LIST|none",
+     "refuse these chat-template control tokens in new messages: families "
+     "pipe (<|...|>: ChatML, Qwen, Llama 3, Phi, gpt-oss), deepseek, gemma, "
+     "mistral, sentencepiece (<s> </s>), or literal strings"},
+    {"allow-parameters", "CHATSEAL_ALLOW_PARAMETERS", T_STR,
+     O(allow_parameters), NULL, "LIST",
+     "top-level request members forwarded besides the OpenAI chat "
+     "parameters (e.g. top_k,min_p)"},
+    {"bind-parameters", "CHATSEAL_BIND_PARAMETERS", T_STR, O(bind_parameters),
+     NULL, "LIST",
+     "top-level members bound into tokens (e.g. tools,tool_choice): a later "
+     "turn with other values is 403 binding_mismatch"},
+    {"unknown-parameters", "CHATSEAL_UNKNOWN_PARAMETERS", T_STR,
+     O(unknown_parameters), "refuse", "refuse|drop",
+     "other top-level members: 400 parameter_not_allowed, or removed"},
     {"locators", "CHATSEAL_LOCATORS", T_STR, O(locators), "all",
      "all|assistant|none",
      "per-message locators in tokens (which message was changed)"},
@@ -114,6 +144,18 @@ static const struct opt opts[] = {
      "largest request head (431 too_large)"},
     {"max-connections", "CHATSEAL_MAX_CONNECTIONS", T_INT, O(max_connections),
      "1024", "N", "most open client connections (503 overloaded)"},
+    {"max-connections-per-client", "CHATSEAL_MAX_CONNECTIONS_PER_CLIENT", T_INT,
+     O(max_connections_per_client), "256", "N",
+     "most open connections from one client address (429 rate_limited; 0: "
+     "no cap; behind a proxy every client has the proxy's address)"},
+    {"max-inflight", "CHATSEAL_MAX_INFLIGHT", T_SIZE, O(max_inflight), "1G",
+     "SIZE",
+     "request body bytes held at once, per worker, counted from the "
+     "declared length (503 overloaded with Retry-After; 0: no bound)"},
+    {"max-inflight-per-client", "CHATSEAL_MAX_INFLIGHT_PER_CLIENT", T_SIZE,
+     O(max_inflight_per_client), "256M", "SIZE",
+     "the same for one client address (429 rate_limited with Retry-After; "
+     "0: no bound)"},
     {"workers", "CHATSEAL_WORKERS", T_INT, O(workers), "1", "N|auto",
      "worker processes, one event loop each, sharing the listening socket, "
      "key ring and metrics (auto: one per core; --max-connections is per "
@@ -314,10 +356,11 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
     }
     /* empty strings mean "not set" for optional strings */
     const char **strs[] = {
-        &c->upstream_ca,      &c->key_file, &c->ui,
-        &c->tls_cert,         &c->tls_key,  &c->conversation_header,
-        &c->principal_header, &c->purpose,  &c->sidecar_secret_file,
-        &c->rollback};
+        &c->upstream_ca,      &c->key_file,         &c->ui,
+        &c->tls_cert,         &c->tls_key,          &c->conversation_header,
+        &c->principal_header, &c->purpose,          &c->sidecar_secret_file,
+        &c->rollback,         &c->system_prompt,    &c->allow_parameters,
+        &c->bind_parameters};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (*strs[i] && !**strs[i])
             *strs[i] = NULL;
@@ -352,6 +395,12 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
         c->max_header < 1024 || c->max_response < 1024) {
         fprintf(err, "chatseal: invalid_argument: serve: a limit is too "
                      "small\n");
+        return CS_CONFIG_ERROR;
+    }
+    if (strcmp(c->unknown_parameters, "refuse") &&
+        strcmp(c->unknown_parameters, "drop")) {
+        fprintf(err, "chatseal: invalid_argument: serve: --unknown-parameters "
+                     "is refuse or drop\n");
         return CS_CONFIG_ERROR;
     }
     if (cs_cors_check_config(c->cors_origins, err) != 0)

@@ -27,6 +27,15 @@ typedef struct cs_config {
     const char *cors_origins; /* cors.c */
     double store_timeout;
     int64_t store_ttl;
+    /* request policy (policy/policy.c) */
+    const char *user_members;
+    const char *tool_members;
+    const char *content_parts;
+    const char *allow_parameters;
+    const char *unknown_parameters;
+    const char *control_tokens;
+    const char *system_prompt;
+    const char *bind_parameters;
     int dev;
     int64_t ttl;
     int64_t leeway;
@@ -34,6 +43,9 @@ typedef struct cs_config {
     int64_t max_messages;
     int64_t max_header;
     int64_t max_connections;
+    int64_t max_connections_per_client; /* 0: no cap (core/server.c) */
+    int64_t max_inflight;               /* request bytes held, 0: none */
+    int64_t max_inflight_per_client;
     int64_t workers; /* processes (workers.c) */
     int64_t max_response;
     double header_timeout;

@@ -39,6 +39,7 @@
 #include "ops/config.h"
 #include "gw.h"
 #include "policy/keys.h"
+#include "policy/policy.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
 #include "policy/store.h"
@@ -156,6 +157,10 @@ static int setup(serve *s, FILE *err)
     if (!gw->ring && cs_keys_load(gw, err) != 0) /* workers: loaded */
         return -1;
     gw->token_flags = token_flags(&gw->cfg);
+    if (!(gw->policy = cs_policy_new(&gw->cfg, why, sizeof why))) {
+        fprintf(err, "chatseal: invalid_argument: serve: %s\n", why);
+        return -1;
+    }
     /* the changelist folds an add and a delete of the same event within one
      * loop turn into nothing: see cs_sockio_flush() in core/sockio.c */
     struct event_config *ecfg = event_config_new();
@@ -267,6 +272,7 @@ static void teardown(serve *s)
         event_base_free(gw->base);
     SSL_CTX_free(s->tls);
     cs_metrics_free(gw->metrics);
+    cs_policy_free(gw->policy);
     cs_keys_free(gw);
 }
 

@@ -198,11 +198,26 @@ int cs_keys_load(cs_gw *gw, FILE *err)
         }
         warn_permissions(gw->cfg.sidecar_secret_file, "secret");
         gw->sidecar_mode = 1;
-    } else if (gw->cfg.dev) {
+    } else if (gw->cfg.dev && !strcmp(gw->key_source, "ephemeral")) {
         gw->sidecar_mode = 2;
         cs_log_msg("warn", "sidecar_open",
                    "--dev: the /v1/chatseal/* sidecar endpoints are open "
                    "to anyone who can reach this address");
+    } else if (gw->cfg.dev) {
+        /* an open sidecar signs anything with the key it is given: with a
+         * real key that is a signing oracle for production tokens */
+        gw->sidecar_mode = 0;
+        json_t *f = json_object();
+        json_object_set_new(
+            f, "kid", json_string(chatseal_keyring_signing_kid(gw->ring)));
+        json_object_set_new(f, "source", json_string(gw->key_source));
+        json_object_set_new(
+            f, "message",
+            json_string("--dev with a configured key: that key signs, and "
+                        "the /v1/chatseal/* sidecar stays closed (open only "
+                        "with the ephemeral --dev key, or with "
+                        "--sidecar-secret-file)"));
+        cs_log("warn", "dev_with_key", f);
     } else {
         gw->sidecar_mode = 0;
     }

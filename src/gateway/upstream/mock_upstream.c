@@ -19,23 +19,34 @@
 
 #include "upstream/mock.h"
 
+typedef struct mock_req mock_req;
+
 typedef struct mock_upstream {
     cs_upstream base;
     cs_gw *gw;
+    mock_req *live; /* requests in flight: finished on mock_free */
 } mock_upstream;
 
-typedef struct mock_req {
+struct mock_req {
     cs_upreq base;
+    mock_upstream *u;
+    mock_req *prev, *next;
     cs_upstream_cbs cbs;
     void *ctx;
     struct event *timer;
     cs_mock_reply *reply;
     size_t step;
     int paused, in_cb, cancelled;
-} mock_req;
+};
 
 static void req_free(mock_req *r)
 {
+    if (r->prev)
+        r->prev->next = r->next;
+    else if (r->u->live == r)
+        r->u->live = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
     if (r->timer)
         event_free(r->timer);
     cs_mock_reply_free(r->reply);
@@ -84,6 +95,11 @@ static cs_upreq *mock_request(cs_upstream *base_u, const char *method,
         return NULL;
     }
     r->base.ops = base_u->ops;
+    r->u = u;
+    r->next = u->live;
+    if (u->live)
+        u->live->prev = r;
+    u->live = r;
     r->cbs = *cbs;
     r->ctx = ctx;
     r->timer = event_new(u->gw->base, -1, 0, play_step, r);
@@ -120,8 +136,20 @@ static void mock_pause(cs_upreq *base_r, int paused)
     }
 }
 
-static void mock_free(cs_upstream *u)
+/* As in upstream.c: a request still in flight at exit (its last step, the
+ * on_done after [DONE], is one loop turn away) is finished and freed. */
+static void mock_free(cs_upstream *base_u)
 {
+    mock_upstream *u = (mock_upstream *)base_u;
+    while (u->live) {
+        mock_req *r = u->live;
+        if (!r->cancelled) {
+            r->in_cb = 1; /* a cancel from on_done only marks it */
+            r->cbs.on_done(r->ctx, CHATSEAL_E_SHUTTING_DOWN,
+                           "the gateway stopped");
+        }
+        req_free(r);
+    }
     free(u);
 }
 

@@ -4,8 +4,13 @@
  * The gateway passes a model's stream through event by event: it must see
  * each event whole (to assemble the reply it will sign, and to hold back
  * `data: [DONE]` until the token is out) but must not wait for the stream to
- * end.  Lines end in CRLF, LF or CR; a CR at the very end of the buffer waits
- * for the next byte, which may be its LF.  An event ends at an empty line.
+ * end.  Lines end in CRLF, LF or CR.  A CR ends its line at once (a stream
+ * whose lines end in CR alone must complete its last event without waiting
+ * for a byte that never comes); an LF right after it, even in the next
+ * bytes, is the rest of that CRLF and is skipped.  A byte order mark at the
+ * very start of the stream is not part of the first field name (the spec
+ * strips it, and so does every conforming client).  An event ends at an
+ * empty line.
  * Each event's raw bytes are handed over unchanged, so what the client gets is
  * byte for byte what the upstream sent.  Events are bounded in size.
  */
@@ -35,7 +40,7 @@ void cs_sse_free(cs_sse *p)
 
 size_t cs_sse_pending(const cs_sse *p)
 {
-    return p->buf ? evbuffer_get_length(p->buf) : 0;
+    return p->buf ? evbuffer_get_length(p->buf) - p->lead : 0;
 }
 
 static int field(cs_sse *p, const char *l, size_t n)
@@ -81,6 +86,7 @@ static int emit(cs_sse *p, const char *buf, size_t next, cs_sse_fn fn,
     evbuffer_drain(p->data, dlen + 1);
     evbuffer_drain(p->buf, next);
     p->scan = 0;
+    p->lead = 0;
     p->has_data = 0;
     p->event[0] = '\0';
     return stop;
@@ -96,6 +102,23 @@ int cs_sse_feed(cs_sse *p, const char *bytes, size_t n, cs_sse_fn fn, void *ctx)
         const char *buf = (const char *)evbuffer_pullup(p->buf, -1);
         if (!buf)
             break; /* empty */
+        if (!p->started) {
+            static const char bom[3] = {'\xef', '\xbb', '\xbf'};
+            size_t k = len < 3 ? len : 3;
+            if (k < 3 && memcmp(buf, bom, k) == 0)
+                break; /* maybe a BOM: wait for its end */
+            p->started = 1;
+            if (k == 3 && memcmp(buf, bom, 3) == 0)
+                p->scan = p->lead = 3; /* passed on in the raw bytes */
+        }
+        if (p->cr && p->scan < len) {
+            p->cr = 0;
+            if (buf[p->scan] == '\n') { /* the LF of a CRLF, split */
+                if (p->scan == 0)
+                    p->lead = 1;
+                p->scan++;
+            }
+        }
         size_t i = p->scan;
         while (i < len && buf[i] != '\n' && buf[i] != '\r')
             i++;
@@ -104,8 +127,8 @@ int cs_sse_feed(cs_sse *p, const char *bytes, size_t n, cs_sse_fn fn, void *ctx)
         size_t eol = 1;
         if (buf[i] == '\r') {
             if (i + 1 >= len)
-                break; /* a CR last: wait for a possible LF */
-            if (buf[i + 1] == '\n')
+                p->cr = 1; /* its LF may come with the next bytes */
+            else if (buf[i + 1] == '\n')
                 eol = 2;
         }
         size_t next = i + eol;

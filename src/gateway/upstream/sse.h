@@ -22,6 +22,9 @@ typedef struct cs_sse {
     struct evbuffer *data; /* the event's data lines joined so far */
     int has_data;
     char event[64];
+    int cr;      /* the last line ended with a CR at the end of the bytes */
+    size_t lead; /* bytes at buf's start that belong to no event (an LF) */
+    int started; /* the stream's first bytes were checked for a BOM */
 } cs_sse;
 
 /* 0, or -1 if out of memory (then cs_sse_free is still safe). */

@@ -53,6 +53,7 @@ typedef struct http_upstream {
     cs_gw *gw;
     cs_target t;
     cs_pool pool;
+    struct upreq *live; /* requests in flight: finished on http_free */
 } http_upstream;
 
 enum { R_RESOLVE, R_CONNECT, R_WAIT, R_BODY, R_FAILED };
@@ -60,6 +61,8 @@ enum { R_RESOLVE, R_CONNECT, R_WAIT, R_BODY, R_FAILED };
 typedef struct upreq {
     cs_upreq base;
     http_upstream *u;
+    struct upreq *prev, *next; /* u->live */
+    int linked;
     cs_upstream_cbs cbs;
     void *ctx;
     struct evbuffer *wire; /* the serialized request, kept for a retry */
@@ -95,8 +98,23 @@ static void set_timer(upreq *r, double seconds)
     event_add(r->timer, &tv);
 }
 
+static void unlink_req(upreq *r)
+{
+    if (!r->linked)
+        return;
+    r->linked = 0;
+    if (r->prev)
+        r->prev->next = r->next;
+    else
+        r->u->live = r->next;
+    if (r->next)
+        r->next->prev = r->prev;
+    r->prev = r->next = NULL;
+}
+
 static void req_free(upreq *r)
 {
+    unlink_req(r);
     if (r->timer)
         event_del(r->timer);
     if (r->defer)
@@ -475,6 +493,11 @@ static cs_upreq *http_request(cs_upstream *base_u, const char *method,
     }
     r->base.ops = &http_ops;
     r->u = u;
+    r->next = u->live;
+    if (u->live)
+        u->live->prev = r;
+    u->live = r;
+    r->linked = 1;
     r->cbs = *cbs;
     r->ctx = ctx;
     r->timer = event_new(base, -1, 0, on_timer, r);
@@ -553,9 +576,23 @@ static void http_pause(cs_upreq *base_r, int paused)
     }
 }
 
+/* At exit, a request may still be in flight whose client is gone (a stream
+ * answered in full while the upstream had not closed yet, say): its owner
+ * is told, so that it frees what it holds, instead of leaking at exit. */
 static void http_free(cs_upstream *base_u)
 {
     http_upstream *u = (http_upstream *)base_u;
+    while (u->live) {
+        upreq *r = u->live;
+        unlink_req(r);
+        if (!r->cancelled) {
+            r->in_cb = 1;
+            r->cbs.on_done(r->ctx, CHATSEAL_E_SHUTTING_DOWN,
+                           "the gateway stopped");
+            r->in_cb = 0;
+        }
+        req_free(r);
+    }
     cs_pool_clear(&u->pool);
     cs_target_clear(&u->t);
     free(u);
