@@ -7,6 +7,12 @@
  *               no delta carried a string content;
  *   refusal     the concatenation of string delta.refusal, present only if
  *               one was seen;
+ *   reasoning_content, reasoning
+ *               each the concatenation of its string deltas (vLLM and
+ *               DeepSeek stream reasoning_content, Ollama and newer vLLM
+ *               reasoning), present only if one was seen: the same member a
+ *               non-streamed reply carries, so that one answer signs the
+ *               same either way (FORMAT.md §2.2 covers it with rsn);
  *   tool_calls  present only if a delta carried tool_calls: one entry per
  *               distinct `index`, in index order, each
  *               {"id","type","function":{"name","arguments"}} with id and
@@ -40,11 +46,13 @@ struct tool {
     struct sbuf name, args;
 };
 
+static const char *const RSN_NAMES[2] = {"reasoning_content", "reasoning"};
+
 struct cs_assembly {
     size_t max, total;
     char role[64];
-    struct sbuf content, refusal;
-    int has_content, has_refusal, finished;
+    struct sbuf content, refusal, rsn[2];
+    int has_content, has_refusal, has_rsn[2], finished;
     struct tool *tools;
     size_t ntools;
     char *id, *model;
@@ -83,6 +91,8 @@ void cs_assembly_free(cs_assembly *a)
         return;
     sb_free(&a->content);
     sb_free(&a->refusal);
+    sb_free(&a->rsn[0]);
+    sb_free(&a->rsn[1]);
     for (size_t i = 0; i < a->ntools; i++) {
         free(a->tools[i].id);
         free(a->tools[i].type);
@@ -235,6 +245,15 @@ int cs_assembly_add(cs_assembly *a, json_t *chunk)
                        json_string_length(refusal)) != 0)
                 return -1;
         }
+        for (int k = 0; k < 2; k++) {
+            json_t *rs = json_object_get(d, RSN_NAMES[k]);
+            if (!json_is_string(rs))
+                continue;
+            a->has_rsn[k] = 1;
+            if (sb_add(a, &a->rsn[k], json_string_value(rs),
+                       json_string_length(rs)) != 0)
+                return -1;
+        }
         json_t *tc = json_object_get(d, "tool_calls");
         if (tc && add_tool_calls(a, tc) != 0)
             return -1;
@@ -266,6 +285,9 @@ char *cs_assembly_message(const cs_assembly *a)
                         a->has_content ? str(&a->content) : json_null());
     if (a->has_refusal)
         json_object_set_new(m, "refusal", str(&a->refusal));
+    for (int k = 0; k < 2; k++)
+        if (a->has_rsn[k])
+            json_object_set_new(m, RSN_NAMES[k], str(&a->rsn[k]));
     if (a->ntools) {
         json_t *arr = json_array();
         for (size_t i = 0; i < a->ntools; i++) {

@@ -422,6 +422,17 @@ static void finish_stream(chat *c)
                      1);
         return;
     }
+    /* the client is given the message as signed (FORMAT.md §2.1: its
+     * signed form, with its reasoning), so it stores exactly that */
+    size_t fl = 0, n = chatseal_conv_count(c->conv);
+    const char *f = n ? chatseal_conv_message(c->conv, n - 1, &fl) : NULL;
+    char *form = NULL;
+    size_t formlen = 0;
+    if (f && chatseal_canonicalize(f, fl, 0, &form, &formlen) == CHATSEAL_OK) {
+        chatseal_free(canon);
+        canon = form;
+        clen = formlen;
+    }
     deliver(c, canon, clen, canon, clen, token);
 }
 
