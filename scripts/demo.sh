@@ -18,9 +18,14 @@ if [ ! -x "$BIN" ]; then
     exit 1
 fi
 
-"$BIN" serve --upstream mock --dev --ui web --listen "$HOST:$PORT" &
+# the demo key is ephemeral, so its conversation store lives as long as the
+# demo does (a store outlasting its key would only hold unverifiable tokens)
+store=$(mktemp -d)
+"$BIN" serve --upstream mock --dev --ui web --listen "$HOST:$PORT" \
+    --store "$store/store" &
 pid=$!
 stop() { kill -TERM "$pid" 2>/dev/null || true; }
+trap 'rm -rf "$store"' EXIT
 # Ctrl-C reaches the gateway directly (same process group) and it drains;
 # this script just keeps waiting for it.  TERM/HUP sent to the script are
 # passed on.
