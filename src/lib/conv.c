@@ -29,6 +29,7 @@ struct cs_scan {
     chatseal_conv *conv;
     EVP_MD_CTX *md;
     chatseal_error err;
+    int in_canon; /* the parse of the input: its text stays in conv->canon */
 };
 
 static chatseal_error cs_conv_grow(chatseal_conv *conv)
@@ -72,8 +73,13 @@ static chatseal_error cs_conv_keep(struct cs_scan *s, const char *canon,
     memset(m, 0, sizeof *m);
     int assistant = role_len == 9 && !memcmp(role, "assistant", 9);
     m->core_off = t->n;
+    m->canon_len = len;
     if (!cs_form_needed(canon, len, assistant)) {
-        cs_buf_put(t, canon, len);
+        /* its own form: the input's text is kept anyway (conv->canon), so
+         * it is not copied; cs_conv_place sets its offset there */
+        m->in_canon = s->in_canon;
+        if (!m->in_canon)
+            cs_buf_put(t, canon, len);
         m->core_len = m->full_len = len;
         m->full_off = m->core_off;
     } else {
@@ -100,9 +106,10 @@ static chatseal_error cs_conv_keep(struct cs_scan *s, const char *canon,
     }
     if (t->oom)
         return CHATSEAL_E_NO_MEMORY;
-    if (!cs_digest(s->md, t->p + m->core_off, m->core_len, m->digest))
+    const char *core = m->in_canon ? canon : t->p + m->core_off;
+    if (!cs_digest(s->md, core, m->core_len, m->digest))
         return CHATSEAL_E_CRYPTO;
-    if (m->core_len == len && !memcmp(t->p + m->core_off, canon, len))
+    if (m->core_len == len && !memcmp(core, canon, len))
         memcpy(m->digest1, m->digest, CHATSEAL_DIGESTBYTES);
     else if (!cs_digest(s->md, canon, len, m->digest1))
         return CHATSEAL_E_CRYPTO;
@@ -132,9 +139,9 @@ static int cs_on_message(void *ctx, size_t index, const char *canon,
 
 /* Runs the conversation scan over json; the messages go into conv. */
 static chatseal_error cs_conv_scan(chatseal_conv *conv, cs_fc *fc,
-                                   const char *json, size_t len)
+                                   const char *json, size_t len, int in_canon)
 {
-    struct cs_scan s = {conv, EVP_MD_CTX_new(), CHATSEAL_OK};
+    struct cs_scan s = {conv, EVP_MD_CTX_new(), CHATSEAL_OK, in_canon};
     EVP_MD *sha = EVP_MD_fetch(NULL, "SHA256", NULL);
     chatseal_error e = CHATSEAL_E_CRYPTO;
     if (s.md && sha && EVP_DigestInit_ex2(s.md, sha, NULL)) {
@@ -218,6 +225,28 @@ static chatseal_error cs_conv_keep_members(chatseal_conv *conv, cs_fc *fc)
     return CHATSEAL_OK;
 }
 
+/* The offsets in conv->canon of the messages kept there: the messages
+ * array is '[' m_0 ',' m_1 ... ']' with each m_i its canonical text. */
+static void cs_conv_place(chatseal_conv *conv)
+{
+    size_t pos = conv->msgs_off + 1;
+    for (size_t i = 0; i < conv->n_parsed; i++) {
+        cs_msg *m = &conv->msgs[i];
+        if (m->in_canon)
+            m->core_off = m->full_off = pos;
+        pos += m->canon_len + 1;
+    }
+}
+
+const char *cs_conv_msg_text(const chatseal_conv *conv, const cs_msg *m,
+                             int full, size_t *len)
+{
+    const char *base = m->in_canon ? conv->canon : conv->texts.p;
+    if (len)
+        *len = full ? m->full_len : m->core_len;
+    return base + (full ? m->full_off : m->core_off);
+}
+
 chatseal_error chatseal_conv_parse(const char *json, size_t len,
                                    const chatseal_limits *limits,
                                    chatseal_conv **out)
@@ -232,10 +261,7 @@ chatseal_error chatseal_conv_parse(const char *json, size_t len,
     cs_fc *fc = cs_fc_new();
     chatseal_error e = CHATSEAL_E_NO_MEMORY;
     if (conv && fc) {
-        /* the forms are about as long as the input: one allocation instead
-         * of a chain of doublings (bench_classes: 8 MB bodies) */
-        cs_buf_reserve(&conv->texts, len + 64);
-        e = cs_conv_scan(conv, fc, json ? json : "", len);
+        e = cs_conv_scan(conv, fc, json ? json : "", len, 1);
         if (e == CHATSEAL_OK) {
             conv->canon = cs_fc_take_output(fc, &conv->canon_len);
             conv->msgs_off = 0;
@@ -243,6 +269,8 @@ chatseal_error chatseal_conv_parse(const char *json, size_t len,
             e = conv->canon ? cs_conv_keep_members(conv, fc)
                             : CHATSEAL_E_NO_MEMORY;
             conv->n_parsed = conv->n;
+            if (e == CHATSEAL_OK)
+                cs_conv_place(conv);
         }
     }
     cs_fc_free(fc);
@@ -287,7 +315,7 @@ static chatseal_error cs_conv_add(chatseal_conv *conv, const char *json,
     if (!e) {
         size_t depth = conv->max_depth;
         conv->max_depth = depth + (size_t)wrap;
-        e = cs_conv_scan(conv, fc, json, len);
+        e = cs_conv_scan(conv, fc, json, len, 0);
         conv->max_depth = depth;
         if (e == CHATSEAL_OK && wrap && conv->n != n0 + 1)
             e = CHATSEAL_E_INVALID_MESSAGE;
@@ -358,10 +386,7 @@ const char *chatseal_conv_message(const chatseal_conv *conv, size_t i,
     if (!conv || i >= conv->n)
         return NULL;
     const cs_msg *m = &conv->msgs[i];
-    int full = m->rsn == CS_RSN_KEEP;
-    if (len)
-        *len = full ? m->full_len : m->core_len;
-    return conv->texts.p + (full ? m->full_off : m->core_off);
+    return cs_conv_msg_text(conv, m, m->rsn == CS_RSN_KEEP, len);
 }
 
 chatseal_error chatseal_conv_digest(const chatseal_conv *conv, size_t i,
@@ -465,10 +490,9 @@ static void cs_put_messages(cs_buf *b, const chatseal_conv *conv)
         const cs_msg *m = &conv->msgs[i];
         if (i)
             cs_buf_putc(b, ',');
-        if (m->rsn == CS_RSN_KEEP)
-            cs_buf_put(b, conv->texts.p + m->full_off, m->full_len);
-        else
-            cs_buf_put(b, conv->texts.p + m->core_off, m->core_len);
+        size_t n = 0;
+        const char *text = cs_conv_msg_text(conv, m, m->rsn == CS_RSN_KEEP, &n);
+        cs_buf_put(b, text, n);
     }
     cs_buf_putc(b, ']');
 }

@@ -35,13 +35,25 @@ typedef struct fw_span {
     size_t n;
 } fw_span;
 
-/* Length of the canonical string starting at s[0] == '"' (quotes included). */
+/* Length of the canonical string starting at s[0] == '"' (quotes included).
+ * memchr finds each candidate quote (this runs over every message's text on
+ * every verify, so it must not be a byte loop); a quote ends the string
+ * unless an odd number of backslashes precede it. */
 static size_t fw_string_len(const char *s, size_t max)
 {
     size_t i = 1;
-    while (i < max && s[i] != '"')
-        i += s[i] == '\\' ? 2 : 1;
-    return i < max ? i + 1 : max;
+    while (i < max) {
+        const char *q = memchr(s + i, '"', max - i);
+        if (!q)
+            return max;
+        size_t at = (size_t)(q - s), bs = 0;
+        while (at - bs > 1 && s[at - bs - 1] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return at + 1;
+        i = at + 1;
+    }
+    return max;
 }
 
 /* Length of the canonical value starting at s[0]. */

@@ -149,9 +149,13 @@ typedef struct cs_msg {
     unsigned char rsn;                     /* CS_RSN_* */
     size_t role_off; /* into conv->roles (NUL-terminated) */
     size_t role_len;
-    /* into conv->texts: the signed form, the form with its reasoning (the
-     * same span when there is none), the reasoning object alone */
+    /* the signed form and the form with its reasoning (the same span when
+     * there is none): into conv->canon when the message parsed with the
+     * input is its own form (in_canon: no copy), else into conv->texts;
+     * the reasoning object alone, always into conv->texts */
     size_t core_off, core_len, full_off, full_len, rsn_off, rsn_len;
+    size_t canon_len; /* length of its canonical text in the input */
+    int in_canon;
 } cs_msg;
 
 struct chatseal_conv {
@@ -177,6 +181,9 @@ struct chatseal_conv {
     EVP_MD *sha; /* SHA-256 as fetched by the parse, or NULL */
 };
 
+/* The text of message m: its form with reasoning (full) or without. */
+const char *cs_conv_msg_text(const chatseal_conv *conv, const cs_msg *m,
+                             int full, size_t *len);
 /* Message i's digest as format version v signs it (1: the canonical text,
  * 2: the signed form). */
 const uint8_t *cs_conv_msg_digest(const chatseal_conv *conv, size_t i, int v);
