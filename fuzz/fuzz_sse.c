@@ -116,8 +116,12 @@ static void read_stream(struct reading *r, const uint8_t *s, size_t len,
         off += n;
     }
     r->pending = cs_sse_pending(&p);
-    /* with no stop, every byte is either handed over or still pending */
-    if (r->rc == 0 && r->off + r->pending != len)
+    /* with no stop, every byte is either handed over or still pending, but
+     * the bytes that would lead an event that never comes: a byte order
+     * mark at the start, or the LF of a CRLF split at the very end (up to
+     * three bytes, which sse.c does not count as pending: see there) */
+    if (r->rc == 0 &&
+        (r->off + r->pending > len || r->off + r->pending + 3 < len))
         abort();
     cs_sse_free(&p);
     unsigned int dl = 0;
@@ -141,7 +145,7 @@ static void compare(const struct reading *a, const struct reading *b)
         abort();
     /* when both read to the end, every byte is handed over or pending */
     size_t ta = a->off + a->pending, tb = b->off + b->pending;
-    if (a->rc == 0 && (ta + 1 < tb || tb + 1 < ta))
+    if (a->rc == 0 && (ta + 3 < tb || tb + 3 < ta))
         abort();
 }
 
