@@ -1,0 +1,117 @@
+// run.mjs -- real SDKs through the real gateway to a realistic upstream.
+//
+//   node run.mjs SDK MODE      SDK: openai | vercel | langchain
+//
+// MODE
+//   token                every flow of the SDK (sdk/<SDK>.mjs) in every
+//                        dialect of the simulator, five turns and a tool
+//                        loop each, with tokens carried by the clients/js
+//                        helper (one line: `fetch: chatsealFetch()`): zero
+//                        refusals, and the upstream received exactly the
+//                        requests of the conversation, with the whole
+//                        history and nothing chatseal-specific
+//   conversation         the same with no token code at all: one static
+//                        `Chatseal-Conversation: <random id>` default header
+//   tamper-token         per dialect, a two-turn history built through the
+//   tamper-conversation  SDK, then edited / inserted / deleted / reordered /
+//                        truncated histories sent through the SDK: each is a
+//                        403 with the documented code and never reaches the
+//                        upstream; then the honest next turn still passes
+//
+// One "ok"/"FAIL" line per case (name: SDK flow dialect mode), then a
+// summary of the failures with the status and code seen.  Exit status 0 if
+// all passed, 1 otherwise, 77 if the SDKs are not installed (meson: skip).
+import assert from 'node:assert/strict';
+import {
+    load, startSim, startGateway, step, finish, errInfo, DIALECTS, newConversationId,
+    diagnosticFetch,
+} from './harness.mjs';
+import { SYSTEM, TURNS, checkUpstream, forgeries } from './script.mjs';
+
+const [sdkName, mode] = process.argv.slice(2);
+const MODES = ['token', 'conversation', 'tamper-token', 'tamper-conversation'];
+if (!['openai', 'vercel', 'langchain'].includes(sdkName) || !MODES.includes(mode)) {
+    console.error('usage: run.mjs openai|vercel|langchain ' + MODES.join('|'));
+    process.exit(2);
+}
+const sdk = await (await import(`./${sdkName}.mjs`)).make(load);
+const { chatsealFetch } = await load('chatseal');
+const conversationOnly = mode.endsWith('conversation');
+
+const sim = await startSim();
+const gw = await startGateway(['--upstream', sim.url]);
+
+// A fresh conversation: the helper's fetch (its own token store), or one
+// random conversation id set once as a default header.
+// (SDK_TEST_VERBOSE=1: with a wrapper that prints sent vs signed on a 403.)
+function newContext(dialect) {
+    const base = process.env.SDK_TEST_VERBOSE ? diagnosticFetch() : undefined;
+    return {
+        baseURL: gw.url + 'v1',
+        model: `sim-${dialect}`,
+        dialect,
+        fetch: conversationOnly ? base : chatsealFetch({ fetch: base }),
+        headers: conversationOnly ? { 'Chatseal-Conversation': newConversationId() } : {},
+    };
+}
+
+// 5 turns + one tool round trip = 6 model calls; the last request carries
+// system + 5 user + 4 assistant answers + tool call + tool result = 12
+const CALLS = TURNS.length + 1;
+const LAST_COUNT = 1 + TURNS.length + (TURNS.length - 1) + 2;
+
+if (!mode.startsWith('tamper')) {
+    for (const dialect of DIALECTS) {
+        for (const [flow, run] of Object.entries(sdk.flows)) {
+            await step(`${sdkName} ${flow} ${dialect} ${mode}`, async () => {
+                await sim.reset();
+                await run(newContext(dialect));
+                await checkUpstream(sim, CALLS, LAST_COUNT);
+            });
+        }
+    }
+} else {
+    for (const dialect of DIALECTS) {
+        const ctx = newContext(dialect);
+        let h = null;
+        await step(`${sdkName} tamper-setup ${dialect} ${mode}`, async () => {
+            const msgs = [sdk.system(SYSTEM), sdk.user(TURNS[0])];
+            msgs.push(...await sdk.send(ctx, msgs));
+            msgs.push(sdk.user(TURNS[1]));
+            msgs.push(...await sdk.send(ctx, msgs));
+            assert.equal(msgs.length, 5, 'one assistant message per turn');
+            h = msgs;
+        });
+        const next = sdk.user(TURNS[3]);
+        for (const [name, forged, codes] of forgeries(h ?? [], next, sdk, conversationOnly)) {
+            await step(`${sdkName} tamper ${name} ${dialect} ${mode}`, async () => {
+                assert.ok(h, 'no signed history (tamper-setup failed)');
+                const before = (await sim.requests()).length;
+                await assert.rejects(sdk.send(ctx, forged), (e) => {
+                    const { status, code } = errInfo(e);
+                    assert.equal(status, 403, `status (code ${code})`);
+                    assert.ok(codes.includes(code), `code ${code}, expected ${codes.join(' or ')}`);
+                    return true;
+                });
+                const after = await sim.requests();
+                assert.equal(after.length, before, 'the forged request reached the upstream');
+            });
+        }
+        await step(`${sdkName} tamper after-refusals ${dialect} ${mode}`, async () => {
+            assert.ok(h, 'no signed history (tamper-setup failed)');
+            const before = (await sim.requests()).length;
+            await sdk.send(ctx, [...h, next]);
+            const bodies = (await sim.bodies()).slice(before);
+            assert.equal(bodies.length, 1);
+            assert.equal(bodies[0].messages.length, 6, 'the upstream got the honest history');
+        });
+    }
+}
+
+const rc = await gw.stop();
+if (rc !== 0) {
+    console.log(`FAIL gateway exit status ${rc}\n${gw.log().slice(-3000)}`);
+}
+await sim.stop();
+const status = finish();
+process.exit(rc !== 0 ? 1 : status);
