@@ -6,6 +6,7 @@ with a raw HTTP client (no SDK): suite 'sdk'.
     stores exactly the message the gateway signed goes through five turns
     and a tool round trip without a refusal, and the simulator received
     each turn's whole history (roles and texts) and no chatseal member;
+  - GET /v1/models passes each dialect's listing through unchanged;
   - the streamed reply still carries the upstream's usage chunk, then the
     chatseal chunk, then [DONE];
   - one answer, one signature (issue 9, item 2): the same answer (text with
@@ -106,14 +107,27 @@ def test_stream_keeps_usage_chunk_then_seal_then_done():
                         extra={"stream_options": {"include_usage": True}})
             assert r.status == 200, r
             data = [d for _, d in r.events()]
-            usage = json.loads(data[-3])
-            assert usage["choices"] == [] and usage["usage"]["total_tokens"] \
-                == 26, (dialect, data[-3])
+            usage = json.loads(data[-3])  # llama.cpp: on the finish chunk
+            assert usage["usage"]["total_tokens"] == 26, (dialect, data[-3])
+            assert usage["choices"] == [] or dialect == "llamacpp", dialect
             assert "chatseal" in json.loads(data[-2]), dialect
             assert data[-1] == "[DONE]"
     finally:
         gwtest.expect_clean_stop(gw)
         sim.stop()
+
+
+def test_models_pass_through_in_every_dialect():
+    for dialect in upstream_sim.DIALECTS:
+        sim = upstream_sim.Simulator(dialect)
+        gw = gwtest.Gateway(upstream=sim.url)
+        try:
+            r = gw.request("GET", "/v1/models")
+            assert r.status == 200, r
+            assert r.json() == upstream_sim.models(dialect), (dialect, r)
+        finally:
+            gwtest.expect_clean_stop(gw)
+            sim.stop()
 
 
 def test_one_answer_one_signature():

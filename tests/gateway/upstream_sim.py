@@ -26,12 +26,16 @@ names below; otherwise the simulator's default dialect, --dialect):
             prompt_logprobs: null, kv_transfer_params: null.  Streaming: a
             role-only first delta {role, content: ""}, reasoning_content
             deltas, then content deltas; tool calls as {id, type, index,
-            function: {name}} (no arguments member) then argument pieces.
+            function: {name}} (no arguments member) then argument pieces;
+            before a tool call the first delta is role-only {role} (a quirk
+            the tests must cover; seen from proxies, not confirmed for vLLM).
   llamacpp  mirrors llama.cpp's server (tools/server, --jinja,
             --reasoning-format deepseek): message {role, content,
             reasoning_content}, content null beside tool_calls; "timings"
             at the top level.  Streaming: first delta {role, content: null},
-            a usage/timings-carrying finish chunk; SSE lines end in CRLF, as
+            reasoning_content deltas without content, a finish chunk with an
+            empty delta carrying usage and timings (no separate usage chunk:
+            captured llama-server streams); SSE lines end in CRLF, as
             sse-starlette (llama-cpp-python and other Python servers) frames
             them -- the one dialect here with CRLF framing.
   ollama    mirrors Ollama's OpenAI compatibility layer (openai/openai.go):
@@ -205,7 +209,9 @@ def deltas(d, p, req):
         first = {"role": role, "content": None if p["tool"] else "",
                  "refusal": None}
     elif d == "vllm":
-        first = {"role": role, "content": ""}
+        # role-only when a tool call follows: a quirk to cover (seen from
+        # proxies in front of vLLM; not confirmed for vLLM itself)
+        first = {"role": role} if p["tool"] else {"role": role, "content": ""}
     elif d == "llamacpp":
         first = {"role": role, "content": None}
     else:
@@ -269,10 +275,11 @@ def stream_events(d, p, req):
             ev["usage"] = None
         if d == "openai":
             ev["obfuscation"] = "sImX"
-        if d == "llamacpp" and finish:
+        if d == "llamacpp" and finish:  # usage and timings ride the finish
+            ev["usage"] = usage(d)
             ev["timings"] = {"prompt_n": 17, "predicted_n": 9}
         events.append(json.dumps(ev))
-    if with_usage:
+    if with_usage and d != "llamacpp":
         ev = envelope(d, model, "chat.completion.chunk", [])
         ev["usage"] = usage(d)
         events.append(json.dumps(ev))
