@@ -9,7 +9,9 @@
 //                        helper (one line: `fetch: chatsealFetch()`): zero
 //                        refusals, and the upstream received exactly the
 //                        requests of the conversation, with the whole
-//                        history and nothing chatseal-specific
+//                        history and nothing chatseal-specific; plus a
+//                        token over 8 KiB (sent in the body only, no
+//                        header) carried by the helper to the next turn
 //   conversation         the same with no token code at all: one static
 //                        `Chatseal-Conversation: <random id>` default header
 //   tamper-token         per dialect, a two-turn history built through the
@@ -69,6 +71,21 @@ if (!mode.startsWith('tamper')) {
                 await checkUpstream(sim, CALLS, LAST_COUNT);
             });
         }
+    }
+    if (mode === 'token') {
+        // 600 messages make a token of ~9.5 KB: the gateway sends it in the
+        // body only (no header over 8 KiB); the helper must still carry it
+        await step(`${sdkName} token-over-8KiB openai token`, async () => {
+            const ctx = newContext('openai');
+            const msgs = [sdk.system(SYSTEM)];
+            for (let i = 0; i < 600; i++) msgs.push(sdk.user(`note ${i}`));
+            msgs.push(...await sdk.send(ctx, msgs));
+            const rec = await ctx.fetch.current();
+            assert.ok(rec.token.length > 8192, `token of ${rec.token.length} bytes`);
+            msgs.push(sdk.user('and now?'));
+            await sdk.send(ctx, msgs);
+            assert.equal((await ctx.fetch.current()).count, 604);
+        });
     }
 } else {
     for (const dialect of DIALECTS) {
