@@ -53,9 +53,10 @@ the request offers tools, a get_weather call with arguments
 first ("The user wrote K characters.").  Non-streamed and streamed answers
 carry the same message.
 
-Every request received is recorded (method, path, headers, raw body) so
-tests can assert exactly what reached the model -- and that a forgery never
-did.  Control endpoints, never proxied by the gateway:
+Every request received is recorded (method, path, headers, raw body, and
+the answer given: {content, reasoning, tool: [name, arguments]}) so tests can
+assert exactly what reached the model -- that a forgery never did, and that
+every assistant message the model reads back is one it produced.  Control endpoints, never proxied by the gateway:
 GET /_sim/requests -> JSON list; POST /_sim/reset clears it.
 
 Use: import and Simulator() (a thread), or run
@@ -320,11 +321,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def _record(self, body):
         sim = self.server.sim
+        entry = {"method": self.command, "path": self.path,
+                 "headers": {k.lower(): v for k, v in self.headers.items()},
+                 "body": body.decode("utf-8", "replace"), "answer": None}
         with sim.lock:
-            sim.requests.append({
-                "method": self.command, "path": self.path,
-                "headers": {k.lower(): v for k, v in self.headers.items()},
-                "body": body.decode("utf-8", "replace")})
+            sim.requests.append(entry)
+        return entry
 
     def do_GET(self):
         if self.path == "/_sim/requests":
@@ -342,7 +344,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             with self.server.sim.lock:
                 self.server.sim.requests.clear()
             return self._send(200, {"ok": True})
-        self._record(body)
+        entry = self._record(body)
         if self.path.split("?")[0] != "/v1/chat/completions":
             return self._send(404, {"error": {"message": "not found",
                                               "type": "invalid_request_error"}})
@@ -355,6 +357,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 "code": None}})
         d = dialect_of(req.get("model"), self.server.sim.dialect)
         p = plan(req)
+        with self.server.sim.lock:
+            entry["answer"] = p
         if not req.get("stream"):
             return self._send(200, completion(d, p, req))
         eol = b"\r\n" if d == "llamacpp" else b"\n"

@@ -54,7 +54,44 @@ export async function checkUpstream(sim, calls, lastCount) {
     }
     const last = JSON.parse(reqs[reqs.length - 1].body);
     if (lastCount !== undefined) assert.equal(last.messages.length, lastCount, 'messages in the last request');
+    // the model reads back only what it said: request i carries the
+    // answers of requests 0 .. i-1 as its assistant messages, in order
+    reqs.forEach((r, i) => {
+        const assistants = JSON.parse(r.body).messages.filter((m) => m.role === 'assistant');
+        assert.equal(assistants.length, i, `assistant messages in request ${i}`);
+        assistants.forEach((m, j) => matchesAnswer(m, reqs[j].answer, `request ${i}, assistant ${j}`));
+    });
     return reqs;
+}
+
+function textOf(content) {
+    if (typeof content === 'string') return content;
+    if (Array.isArray(content)) return content.map((p) => p?.text ?? '').join('');
+    return '';
+}
+
+/** An assistant message as forwarded to the model equals the simulator's
+ *  own answer: same text, same tool call (arguments as JSON values), and
+ *  reasoning only if it is exactly the reasoning the model gave (reasoning
+ *  an SDK mangled must be dropped, never forwarded); no SDK-added member. */
+export function matchesAnswer(m, answer, where) {
+    assert.ok(answer, `${where}: no recorded answer`);
+    assert.equal(textOf(m.content), answer.content ?? '', `${where}: content`);
+    const calls = m.tool_calls ?? [];
+    if (answer.tool) {
+        assert.equal(calls.length, 1, `${where}: tool calls`);
+        assert.equal(calls[0].function.name, answer.tool[0], `${where}: tool name`);
+        assert.deepEqual(JSON.parse(calls[0].function.arguments), JSON.parse(answer.tool[1]),
+            `${where}: tool arguments`);
+    } else {
+        assert.equal(calls.length, 0, `${where}: tool calls`);
+    }
+    for (const k of ['reasoning_content', 'reasoning']) {
+        if (m[k] !== undefined && m[k] !== null && m[k] !== '') {
+            assert.equal(m[k], answer.reasoning, `${where}: ${k} forwarded but not the model's`);
+        }
+    }
+    assert.ok(!('parsed' in m), `${where}: the SDK-added member "parsed" reached the model`);
 }
 
 /** The forged histories of the tamper matrix, built from a signed one
