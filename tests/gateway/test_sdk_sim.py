@@ -23,8 +23,8 @@ import gwtest  # noqa: E402
 import upstream_sim  # noqa: E402
 
 TOOLS = [{"type": "function", "function": {
-    "name": "get_weather", "parameters": upstream_sim.json.loads(
-        '{"type":"object","properties":{"city":{"type":"string"}}}')}}]
+    "name": "get_weather", "parameters": {
+        "type": "object", "properties": {"city": {"type": "string"}}}}}]
 TURNS = ["Hello there!", "Tell me more.", "What is the weather in Paris?",
          "Merci, café at 1.5 km?", "Bye."]
 
