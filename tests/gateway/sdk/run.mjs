@@ -16,8 +16,10 @@
 //                        `Chatseal-Conversation: <random id>` default header
 //   tamper-token         per dialect, a two-turn history built through the
 //   tamper-conversation  SDK, then edited / inserted / deleted / reordered /
-//                        truncated histories sent through the SDK: each is a
-//                        403 with the documented code and never reaches the
+//                        truncated / restarted (and, conversation id only,
+//                        rolled back with an older token) histories sent
+//                        through the SDK: each is refused with the code of
+//                        script.mjs forgeries() and never reaches the
 //                        upstream; then the honest next turn still passes
 //
 // One "ok"/"FAIL" line per case (name: SDK flow dialect mode), then a
@@ -28,7 +30,7 @@ import {
     load, startSim, startGateway, step, finish, errInfo, DIALECTS, newConversationId,
     diagnosticFetch,
 } from './harness.mjs';
-import { SYSTEM, TURNS, checkUpstream, forgeries } from './script.mjs';
+import { SYSTEM, TURNS, checkUpstream, forgeries, statusOf } from './script.mjs';
 
 const [sdkName, mode] = process.argv.slice(2);
 const MODES = ['token', 'conversation', 'tamper-token', 'tamper-conversation'];
@@ -90,6 +92,14 @@ if (!mode.startsWith('tamper')) {
 } else {
     for (const dialect of DIALECTS) {
         const ctx = newContext(dialect);
+        // conversation mode: the app sends no token; a passive recorder
+        // (the helper with sendToken: false) keeps the issued ones so the
+        // rollback case can present an older token
+        const issued = [];
+        if (conversationOnly) {
+            ctx.fetch = chatsealFetch({ fetch: ctx.fetch, sendToken: false,
+                onToken: (r) => { issued.push(r.token); } });
+        }
         let h = null;
         await step(`${sdkName} tamper-setup ${dialect} ${mode}`, async () => {
             const msgs = [sdk.system(SYSTEM), sdk.user(TURNS[0])];
@@ -100,14 +110,15 @@ if (!mode.startsWith('tamper')) {
             h = msgs;
         });
         const next = sdk.user(TURNS[3]);
-        for (const [name, forged, codes] of forgeries(h ?? [], next, sdk, conversationOnly)) {
+        for (const [name, forged, codes, headers] of forgeries(h ?? [], next, sdk, conversationOnly, issued[0])) {
             await step(`${sdkName} tamper ${name} ${dialect} ${mode}`, async () => {
                 assert.ok(h, 'no signed history (tamper-setup failed)');
                 const before = (await sim.requests()).length;
-                await assert.rejects(sdk.send(ctx, forged), (e) => {
+                const c = headers ? { ...ctx, headers: { ...ctx.headers, ...headers } } : ctx;
+                await assert.rejects(sdk.send(c, forged), (e) => {
                     const { status, code } = errInfo(e);
-                    assert.equal(status, 403, `status (code ${code})`);
-                    assert.ok(codes.includes(code), `code ${code}, expected ${codes.join(' or ')}`);
+                    assert.ok(codes.includes(code), `code ${code} (status ${status}), expected ${codes.join(' or ')}`);
+                    assert.equal(status, statusOf(code), `status of ${code}`);
                     return true;
                 });
                 const after = await sim.requests();
