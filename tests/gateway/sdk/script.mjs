@@ -97,7 +97,8 @@ export function matchesAnswer(m, answer, where) {
 /** The forged histories of the tamper matrix, built from a signed one
  *  [sys, u1, a1, u2, a2] plus a new user message, and the codes the gateway
  *  gives for each (docs/FORMAT.md §5.1 table).  With only a conversation id
- *  (the gateway's conversation store verifies against the newest token):
+ *  (the conversation store verifies against the newest token; its table in
+ *  docs/GATEWAY.md):
  *  a history cut back to an older reply is truncated (or stale_token), a
  *  history cut back to a fresh-looking start may not overwrite the
  *  conversation (409 conversation_exists), and an older token presented with
