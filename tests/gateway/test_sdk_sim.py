@@ -25,6 +25,8 @@ import upstream_sim  # noqa: E402
 TOOLS = [{"type": "function", "function": {
     "name": "get_weather", "parameters": {
         "type": "object", "properties": {"city": {"type": "string"}}}}}]
+# the client writes its own system prompt: allowed by the operator
+FRESH = ("--fresh-roles", "system,developer,user")
 TURNS = ["Hello there!", "Tell me more.", "What is the weather in Paris?",
          "Merci, café at 1.5 km?", "Bye."]
 
@@ -89,7 +91,7 @@ def test_exact_signed_messages_round_trip_in_every_dialect():
     for dialect in upstream_sim.DIALECTS:
         for stream in (False, True):
             sim = upstream_sim.Simulator(dialect)
-            gw = gwtest.Gateway(upstream=sim.url)
+            gw = gwtest.Gateway(*FRESH, upstream=sim.url)
             try:
                 conversation(gw, sim, dialect, stream)
             finally:
@@ -99,7 +101,7 @@ def test_exact_signed_messages_round_trip_in_every_dialect():
 
 def test_stream_keeps_usage_chunk_then_seal_then_done():
     sim = upstream_sim.Simulator()
-    gw = gwtest.Gateway(upstream=sim.url)
+    gw = gwtest.Gateway(*FRESH, upstream=sim.url)
     try:
         for dialect in upstream_sim.DIALECTS:
             r = gw.chat([{"role": "user", "content": "hi"}], stream=True,
@@ -120,7 +122,7 @@ def test_stream_keeps_usage_chunk_then_seal_then_done():
 def test_models_pass_through_in_every_dialect():
     for dialect in upstream_sim.DIALECTS:
         sim = upstream_sim.Simulator(dialect)
-        gw = gwtest.Gateway(upstream=sim.url)
+        gw = gwtest.Gateway(*FRESH, upstream=sim.url)
         try:
             r = gw.request("GET", "/v1/models")
             assert r.status == 200, r
@@ -135,7 +137,7 @@ def test_one_answer_one_signature():
     message (content, reasoning, tool calls, null members): the message of
     either reply verifies under the token of the other."""
     sim = upstream_sim.Simulator()
-    gw = gwtest.Gateway(upstream=sim.url)
+    gw = gwtest.Gateway(*FRESH, upstream=sim.url)
     diffs = []
     try:
         for dialect in upstream_sim.DIALECTS:

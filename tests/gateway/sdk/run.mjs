@@ -43,7 +43,9 @@ const { chatsealFetch } = await load('chatseal');
 const conversationOnly = mode.endsWith('conversation');
 
 const sim = await startSim();
-const gw = await startGateway(['--upstream', sim.url]);
+// the apps here write their own system prompt: the operator allows it
+// (the default fresh roles are `user` only since the request policy)
+const gw = await startGateway(['--upstream', sim.url, '--fresh-roles', 'system,developer,user']);
 
 // A fresh conversation: the helper's fetch (its own token store), or one
 // random conversation id set once as a default header.
