@@ -185,6 +185,10 @@ export function diagnosticFetch(base = globalThis.fetch) {
         if (res.status === 403) {
             const err = JSON.parse(text).error ?? {};
             const k = err.report?.index ?? err.index;
+            if (k === undefined) {
+                console.log(`  refused ${err.code}: ${err.message}`);
+                return new Response(text, { status: res.status, statusText: res.statusText, headers: res.headers });
+            }
             console.log(`  refused ${err.code} at ${k}:\n    sent   ${JSON.stringify(sent[k])}\n` +
                 `    signed ${JSON.stringify(signed[k])}`);
         } else if (res.ok) {
