@@ -2,8 +2,9 @@
 # bootstrap.sh -- install what chatseal needs, and nothing that is already there.
 #
 # Idempotent: it asks dpkg which Debian packages are missing and apt-gets only
-# those, then installs the test clients (the official `openai` npm package and
-# playwright-core) into tests/node/node_modules if they are not there yet.
+# those, then installs the test clients (tests/node/package.json: openai, ai,
+# @langchain/openai, playwright-core, ...) into tests/node/node_modules when one
+# of them is missing.
 # Run as root, or with sudo available.  `make test` and `make demo` call it.
 #
 #   scripts/bootstrap.sh          build + test dependencies
@@ -47,8 +48,15 @@ fi
 # python3 must be a real interpreter (tests use the standard library only)
 command -v python3 >/dev/null || { echo "bootstrap: python3 missing" >&2; exit 1; }
 
-# Real clients for the tests, pinned by tests/node/package-lock.json.
-if [ ! -d tests/node/node_modules/openai ] || [ ! -d tests/node/node_modules/playwright-core ]; then
-    echo "bootstrap: installing test clients (openai, playwright-core) from npm"
+# Real clients for the tests, pinned by tests/node/package-lock.json (the
+# openai SDK, the Vercel AI SDK, LangChain, playwright-core, and the repo's own
+# clients/js helper, linked): `npm ci` whenever one of package.json's
+# dependencies is missing from node_modules, so adding a package installs it.
+if ! node -e '
+  const fs = require("fs");
+  const deps = Object.keys(require("./tests/node/package.json").dependencies || {});
+  process.exit(deps.every((d) => fs.existsSync("tests/node/node_modules/" + d + "/package.json")) ? 0 : 1);
+' 2>/dev/null; then
+    echo "bootstrap: installing test clients from npm (tests/node/package-lock.json)"
     (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 fi
