@@ -47,7 +47,8 @@ def test_unsigned_message_members_are_refused():
         ({"role": "user", "content": "x", "prefix": True}, "prefix"),
         ({"role": "tool", "content": "x", "tool_call_id": "c",
           "tool_calls": forged}, "tool_calls"),
-        ({"role": "tool", "content": "x", "name": "f"}, "name"),
+        # LangChain's ToolMessage sends name (allowed), but only a string
+        ({"role": "tool", "content": "x", "name": ["f"]}, "name"),
         # content shapes: objects, other part types, extra part members
         ({"role": "user", "content": {"text": "x"}}, "content"),
         ({"role": "user", "content": [{"type": "input_audio",

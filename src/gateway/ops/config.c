@@ -83,7 +83,7 @@ static const struct opt opts[] = {
      "role,content,name", "LIST",
      "members a new (unsigned) message may have, every role but tool"},
     {"tool-members", "CHATSEAL_TOOL_MEMBERS", T_STR, O(tool_members),
-     "role,content,tool_call_id", "LIST",
+     "role,content,tool_call_id,name", "LIST",
      "members a new tool message may have"},
     {"content-parts", "CHATSEAL_CONTENT_PARTS", T_STR, O(content_parts),
      "text,image_url", "LIST",

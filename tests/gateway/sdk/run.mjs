@@ -26,6 +26,9 @@
 // summary of the failures with the status and code seen.  Exit status 0 if
 // all passed, 1 otherwise, 77 if the SDKs are not installed (meson: skip).
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import {
     load, startSim, startGateway, step, finish, errInfo, DIALECTS, newConversationId,
     diagnosticFetch,
@@ -43,9 +46,14 @@ const { chatsealFetch } = await load('chatseal');
 const conversationOnly = mode.endsWith('conversation');
 
 const sim = await startSim();
-// the apps here write their own system prompt: the operator allows it
-// (the default fresh roles are `user` only since the request policy)
-const gw = await startGateway(['--upstream', sim.url, '--fresh-roles', 'system,developer,user']);
+// the apps here send their system prompt with every request, as SDK apps
+// do: the operator pins the same prompt (--system-prompt), which is the
+// default policy's way to accept it (fresh roles stay `user` only)
+const promptDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatseal-sdk-'));
+const promptFile = path.join(promptDir, 'system.txt');
+fs.writeFileSync(promptFile, SYSTEM);
+process.on('exit', () => fs.rmSync(promptDir, { recursive: true, force: true }));
+const gw = await startGateway(['--upstream', sim.url, '--system-prompt', promptFile]);
 
 // A fresh conversation: the helper's fetch (its own token store), or one
 // random conversation id set once as a default header.
