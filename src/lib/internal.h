@@ -209,9 +209,6 @@ chatseal_error cs_form_message(const char *canon, size_t len, int assistant,
  * -1 on a malformed string or no memory (*out is then to be freed too). */
 int cs_canon_string_decode(const char *s, size_t n, char **out, size_t *len);
 
-/* The chain digest S of the first n messages (FORMAT.md §2). */
-chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
-                             uint8_t out[CHATSEAL_DIGESTBYTES]);
 /* Appends a JSON array of messages or one message object (extend). */
 chatseal_error cs_conv_append_any(chatseal_conv *conv, const char *json,
                                   size_t len);
