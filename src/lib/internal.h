@@ -27,7 +27,9 @@
  *   report.c   the verification report
  *   state.c    signed and sealed application state
  *
- * Internal names are cs_thing_verb; public ones chatseal_thing_verb.
+ * Internal names start with cs_ (cs_<object>_<action> where there is an
+ * object: cs_buf_put, cs_token_decode); public ones with chatseal_, by the
+ * rules at the top of include/chatseal.h.
  */
 #ifndef CS_INTERNAL_H
 #define CS_INTERNAL_H
