@@ -429,7 +429,10 @@ chatseal_sign(const chatseal_keyring *ring, const chatseal_conv *conv,
  * conv must hold exactly n, or n followed only by messages whose roles are in
  * opt->tail_roles.  token NULL or "" is a missing signature unless
  * opt->fresh_roles allows every message of conv.  Returns CHATSEAL_OK or the
- * reason; report (may be NULL) says where.
+ * reason; report (may be NULL) says where.  conv is not const: verify records
+ * in it which messages' reasoning verified (FORMAT.md §2.2), which changes
+ * what chatseal_conv_message and chatseal_conv_canonical return.  So one conv
+ * is verified by one thread at a time.
  */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_verify(
     const chatseal_keyring *ring, chatseal_conv *conv, const char *token,
