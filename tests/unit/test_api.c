@@ -31,6 +31,14 @@ static void version(void)
     snprintf(want, sizeof want, "%d.%d.%d", CHATSEAL_VERSION_MAJOR,
              CHATSEAL_VERSION_MINOR, CHATSEAL_VERSION_PATCH);
     CHECK(strcmp(want, CHATSEAL_VERSION_STRING) == 0, "macros agree: %s", want);
+#ifdef CS_PROJECT_VERSION
+    /* meson.build's project version: the two are bumped together */
+    CHECK(strcmp(CS_PROJECT_VERSION, CHATSEAL_VERSION_STRING) == 0,
+          "chatseal.h says %s, meson.build %s", CHATSEAL_VERSION_STRING,
+          CS_PROJECT_VERSION);
+#else
+#error "tests/unit/meson.build passes CS_PROJECT_VERSION"
+#endif
 }
 
 /* Every call taking options refuses o: sign, verify, extend, the single
