@@ -293,10 +293,22 @@ typedef struct chatseal_options {
     const char *fresh_roles;
 } chatseal_options;
 
+#ifndef __cplusplus
 #define CHATSEAL_OPTIONS_INIT                                                  \
     {                                                                          \
         .size = sizeof(chatseal_options)                                       \
     }
+#else
+/* C++ before C++20 has no designated initializers (and g++ -Wextra warns
+ * about the members a C++20 one leaves out): a zeroed struct, size set. */
+static inline chatseal_options chatseal_options_init_cxx_(void)
+{
+    chatseal_options o = chatseal_options();
+    o.size = sizeof o;
+    return o;
+}
+#define CHATSEAL_OPTIONS_INIT chatseal_options_init_cxx_()
+#endif
 
 /* -------------------------------------------------------- conversation -- */
 
@@ -312,10 +324,20 @@ typedef struct chatseal_limits {
     size_t max_depth;    /* 0 = CHATSEAL_MAX_DEPTH_DEFAULT */
 } chatseal_limits;
 
+#ifndef __cplusplus
 #define CHATSEAL_LIMITS_INIT                                                   \
     {                                                                          \
         .size = sizeof(chatseal_limits)                                        \
     }
+#else
+static inline chatseal_limits chatseal_limits_init_cxx_(void)
+{
+    chatseal_limits l = chatseal_limits();
+    l.size = sizeof l;
+    return l;
+}
+#define CHATSEAL_LIMITS_INIT chatseal_limits_init_cxx_()
+#endif
 
 /*
  * Parses a conversation: a JSON array of message objects, or an object with a
