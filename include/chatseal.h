@@ -7,8 +7,12 @@
  *
  * Everything is described byte for byte in docs/FORMAT.md.  In short:
  *
- *   - A message is hashed as the RFC 8785 canonical JSON of the whole message
- *     object: exactly the value the model reads, nothing normalized away.
+ *   - A message is hashed as the RFC 8785 canonical JSON of its signed form
+ *     (FORMAT.md §2.1): the message without the members that say nothing
+ *     (null, "", [], {}) and the client-side extras SDKs add or drop, with
+ *     tool-call arguments canonical.  That form is exactly what a gateway
+ *     forwards, so the model reads what was verified.  Reasoning a model
+ *     returned is covered apart, and dropped unless it verifies (§2.2).
  *   - A conversation token covers a count of messages, a key id, an issue time,
  *     optional expiry, purpose and (bound but not transmitted) conversation id
  *     and principal.  HMAC-SHA256, compared in constant time.
@@ -388,9 +392,11 @@ CHATSEAL_EXPORT int chatseal_conv_get_bool(const chatseal_conv *conv,
                                            const char *key);
 /*
  * Canonical JSON of the whole input with top-level member `omit_key` left out
- * (NULL: nothing left out), plus any messages appended since parsing.  This is
- * what the gateway forwards, so that the model reads exactly the values that
- * were verified.
+ * (NULL: nothing left out), plus any messages appended since parsing, where
+ * every message is in its signed form (FORMAT.md §2.1) with its reasoning
+ * only when that verified (§2.2; see chatseal_verify).  This is what the
+ * gateway forwards, so that the model reads exactly the values that were
+ * verified.
  */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
 chatseal_conv_canonical(const chatseal_conv *conv, const char *omit_key,
