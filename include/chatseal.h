@@ -167,7 +167,7 @@ typedef enum chatseal_error {
     CHATSEAL_E_MEMBER_NOT_ALLOWED = 89, /* member_not_allowed: unsigned msg */
     CHATSEAL_E_PARAMETER_NOT_ALLOWED = 90, /* parameter_not_allowed */
     CHATSEAL_E_CONTROL_TOKEN = 91,         /* control_token in unsigned text */
-    CHATSEAL_E_RATE_LIMITED = 92, /* rate_limited: per-client budget */
+    CHATSEAL_E_RATE_LIMITED = 92,          /* rate_limited: per-client budget */
     /* gateway: the conversation store */
     CHATSEAL_E_STORE_UNAVAILABLE = 95,     /* store_unavailable */
     CHATSEAL_E_CONVERSATION_CONFLICT = 96, /* conversation_conflict */
