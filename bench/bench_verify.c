@@ -423,7 +423,7 @@ int main(int argc, char **argv)
         return sign_mode(argv[2]);
     for (i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--runs") == 0) {
-            runs = atoi(argv[i + 1]);
+            runs = (int)strtol(argv[i + 1], NULL, 10);
             if (runs < 1)
                 runs = 1;
         } else if (strcmp(argv[i], "--ops") == 0) {

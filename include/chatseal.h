@@ -7,8 +7,12 @@
  *
  * Everything is described byte for byte in docs/FORMAT.md.  In short:
  *
- *   - A message is hashed as the RFC 8785 canonical JSON of the whole message
- *     object: exactly the value the model reads, nothing normalized away.
+ *   - A message is hashed as the RFC 8785 canonical JSON of its signed form
+ *     (FORMAT.md §2.1): the message without the members that say nothing
+ *     (null, "", [], {}) and the client-side extras SDKs add or drop, with
+ *     tool-call arguments canonical.  That form is exactly what a gateway
+ *     forwards, so the model reads what was verified.  Reasoning a model
+ *     returned is covered apart, and dropped unless it verifies (§2.2).
  *   - A conversation token covers a count of messages, a key id, an issue time,
  *     optional expiry, purpose and (bound but not transmitted) conversation id
  *     and principal.  HMAC-SHA256, compared in constant time.
@@ -163,7 +167,7 @@ typedef enum chatseal_error {
     CHATSEAL_E_MEMBER_NOT_ALLOWED = 89, /* member_not_allowed: unsigned msg */
     CHATSEAL_E_PARAMETER_NOT_ALLOWED = 90, /* parameter_not_allowed */
     CHATSEAL_E_CONTROL_TOKEN = 91,         /* control_token in unsigned text */
-    CHATSEAL_E_RATE_LIMITED = 92, /* rate_limited: per-client budget */
+    CHATSEAL_E_RATE_LIMITED = 92,          /* rate_limited: per-client budget */
     /* gateway: the conversation store */
     CHATSEAL_E_STORE_UNAVAILABLE = 95,     /* store_unavailable */
     CHATSEAL_E_CONVERSATION_CONFLICT = 96, /* conversation_conflict */
@@ -293,10 +297,22 @@ typedef struct chatseal_options {
     const char *fresh_roles;
 } chatseal_options;
 
+#ifndef __cplusplus
 #define CHATSEAL_OPTIONS_INIT                                                  \
     {                                                                          \
         .size = sizeof(chatseal_options)                                       \
     }
+#else
+/* C++ before C++20 has no designated initializers (and g++ -Wextra warns
+ * about the members a C++20 one leaves out): a zeroed struct, size set. */
+static inline chatseal_options chatseal_options_init_cxx_(void)
+{
+    chatseal_options o = chatseal_options();
+    o.size = sizeof o;
+    return o;
+}
+#define CHATSEAL_OPTIONS_INIT chatseal_options_init_cxx_()
+#endif
 
 /* -------------------------------------------------------- conversation -- */
 
@@ -312,10 +328,20 @@ typedef struct chatseal_limits {
     size_t max_depth;    /* 0 = CHATSEAL_MAX_DEPTH_DEFAULT */
 } chatseal_limits;
 
+#ifndef __cplusplus
 #define CHATSEAL_LIMITS_INIT                                                   \
     {                                                                          \
         .size = sizeof(chatseal_limits)                                        \
     }
+#else
+static inline chatseal_limits chatseal_limits_init_cxx_(void)
+{
+    chatseal_limits l = chatseal_limits();
+    l.size = sizeof l;
+    return l;
+}
+#define CHATSEAL_LIMITS_INIT chatseal_limits_init_cxx_()
+#endif
 
 /*
  * Parses a conversation: a JSON array of message objects, or an object with a
@@ -366,9 +392,11 @@ CHATSEAL_EXPORT int chatseal_conv_get_bool(const chatseal_conv *conv,
                                            const char *key);
 /*
  * Canonical JSON of the whole input with top-level member `omit_key` left out
- * (NULL: nothing left out), plus any messages appended since parsing.  This is
- * what the gateway forwards, so that the model reads exactly the values that
- * were verified.
+ * (NULL: nothing left out), plus any messages appended since parsing, where
+ * every message is in its signed form (FORMAT.md §2.1) with its reasoning
+ * only when that verified (§2.2; see chatseal_verify).  This is what the
+ * gateway forwards, so that the model reads exactly the values that were
+ * verified.
  */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
 chatseal_conv_canonical(const chatseal_conv *conv, const char *omit_key,
@@ -429,7 +457,10 @@ chatseal_sign(const chatseal_keyring *ring, const chatseal_conv *conv,
  * conv must hold exactly n, or n followed only by messages whose roles are in
  * opt->tail_roles.  token NULL or "" is a missing signature unless
  * opt->fresh_roles allows every message of conv.  Returns CHATSEAL_OK or the
- * reason; report (may be NULL) says where.
+ * reason; report (may be NULL) says where.  conv is not const: verify records
+ * in it which messages' reasoning verified (FORMAT.md §2.2), which changes
+ * what chatseal_conv_message and chatseal_conv_canonical return.  So one conv
+ * is verified by one thread at a time.
  */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error chatseal_verify(
     const chatseal_keyring *ring, chatseal_conv *conv, const char *token,

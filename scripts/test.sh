@@ -7,7 +7,8 @@
 #   build-fuzz/  clang with libFuzzer: each fuzz target runs FUZZ_SECONDS
 #                (default 10) from its seed corpus
 #   build-release/  -O3, built only (warnings are errors), not tested
-# plus a style check (clang-format).  The last line is the summary
+# plus a style check (clang-format) and the source rules of
+# scripts/checksrc.py (banned calls, function length).  The last line is the summary
 # "N passed, N failed, N skipped" counted over all of them; the exit status is
 # non-zero if anything failed, including a build.
 set -uo pipefail
@@ -75,9 +76,20 @@ if command -v clang-format >/dev/null; then
     if clang-format --dry-run -Werror $files >style.log 2>&1; then
         echo "style: ok"; extra_passed=$((extra_passed + 1))
     else
-        head -n 40 style.log; echo 'FAIL: clang-format (run: clang-format -i $(git ls-files "*.c" "*.h"))'
+        head -n 40 style.log; echo 'FAIL: clang-format (run: make format)'
         extra_failed=$((extra_failed + 1))
     fi
+fi
+
+step "source rules (scripts/checksrc.py)"
+# banned calls and function length fail; long files are listed only
+if python3 scripts/checksrc.py >checksrc.log 2>&1; then
+    tail -n 1 checksrc.log; echo "checksrc: ok"
+    extra_passed=$((extra_passed + 1))
+else
+    grep -v '(allowed: ' checksrc.log | head -n 40
+    echo "FAIL: checksrc (rules: head -n 30 scripts/checksrc.py)"
+    extra_failed=$((extra_failed + 1))
 fi
 
 python3 - "$extra_passed" "$extra_failed" "${logs[@]}" <<'PY'

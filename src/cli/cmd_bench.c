@@ -259,7 +259,7 @@ int cs_cmd_bench(const struct cs_command *cmd, struct cs_args *a)
         batch[t] = batch_size(&c, t, &err);
     for (size_t r = 0; r < rounds && err == CHATSEAL_OK; r++) {
         for (int t = 0; t < T_COUNT && err == CHATSEAL_OK; t++)
-            samples[t * rounds + r] = run_batch(&c, t, batch[t], &err);
+            samples[(size_t)t * rounds + r] = run_batch(&c, t, batch[t], &err);
         if (err == CHATSEAL_OK && samples[T_SHA * rounds + r] > 0) {
             double sha = samples[T_SHA * rounds + r];
             samples[T_COUNT * rounds + r] =
@@ -273,7 +273,7 @@ int cs_cmd_bench(const struct cs_command *cmd, struct cs_args *a)
         goto out;
     }
     for (int t = 0; t < T_COUNT; t++)
-        med[t] = median(samples + t * rounds, rounds);
+        med[t] = median(samples + (size_t)t * rounds, rounds);
     ratio = median(samples + T_COUNT * rounds, rounds);
     sign_ratio = median(samples + (T_COUNT + 1) * rounds, rounds);
     rc = print_results(a, messages, len, rounds, med, ratio, sign_ratio);

@@ -501,9 +501,11 @@ chatseal_error chatseal_conv_canonical(const chatseal_conv *conv,
                                        const char *omit_key, char **out,
                                        size_t *out_len)
 {
-    if (!conv || !out)
+    if (!out)
         return CHATSEAL_E_INVALID_ARGUMENT;
     *out = NULL;
+    if (!conv)
+        return CHATSEAL_E_INVALID_ARGUMENT;
     cs_buf b = {0};
     /* the whole body at once: a request of N bytes is copied once, not
      * ~2N bytes through a chain of doublings (the gateway forwards this) */

@@ -3,8 +3,10 @@
  *
  * The names are part of the wire contract: the CLI prints them in its JSON
  * output and the gateway puts them in the "code" of its error bodies, so they
- * never change once released.  One table holds both, indexed by value, so a
- * new code is one new line.  Sentences never contain key material or input.
+ * never change once released.  One table holds both, one row per code, so a
+ * new code is one new row.  The values have gaps (groups of ten), so the
+ * table is searched, not indexed: about fifty rows, and only error paths
+ * look a name up.  Sentences never contain key material or input.
  */
 #include <string.h>
 

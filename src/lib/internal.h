@@ -27,7 +27,9 @@
  *   report.c   the verification report
  *   state.c    signed and sealed application state
  *
- * Internal names are cs_thing_verb; public ones chatseal_thing_verb.
+ * Internal names start with cs_ (cs_<object>_<action> where there is an
+ * object: cs_buf_put, cs_token_decode); public ones with chatseal_, by the
+ * rules at the top of include/chatseal.h.
  */
 #ifndef CS_INTERNAL_H
 #define CS_INTERNAL_H
@@ -209,9 +211,6 @@ chatseal_error cs_form_message(const char *canon, size_t len, int assistant,
  * -1 on a malformed string or no memory (*out is then to be freed too). */
 int cs_canon_string_decode(const char *s, size_t n, char **out, size_t *len);
 
-/* The chain digest S of the first n messages (FORMAT.md §2). */
-chatseal_error cs_conv_chain(const chatseal_conv *conv, size_t n,
-                             uint8_t out[CHATSEAL_DIGESTBYTES]);
 /* Appends a JSON array of messages or one message object (extend). */
 chatseal_error cs_conv_append_any(chatseal_conv *conv, const char *json,
                                   size_t len);

@@ -194,7 +194,10 @@ const char *chatseal_report_detail(const chatseal_report *r)
 
 chatseal_error chatseal_report_json(const chatseal_report *r, char **out)
 {
-    if (!r || !out)
+    if (!out)
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    *out = NULL;
+    if (!r)
         return CHATSEAL_E_INVALID_ARGUMENT;
     cs_buf b = {0};
     cs_buf_printf(&b, "{\"valid\":%s,\"code\":",

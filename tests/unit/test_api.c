@@ -31,6 +31,14 @@ static void version(void)
     snprintf(want, sizeof want, "%d.%d.%d", CHATSEAL_VERSION_MAJOR,
              CHATSEAL_VERSION_MINOR, CHATSEAL_VERSION_PATCH);
     CHECK(strcmp(want, CHATSEAL_VERSION_STRING) == 0, "macros agree: %s", want);
+#ifdef CS_PROJECT_VERSION
+    /* meson.build's project version: the two are bumped together */
+    CHECK(strcmp(CS_PROJECT_VERSION, CHATSEAL_VERSION_STRING) == 0,
+          "chatseal.h says %s, meson.build %s", CHATSEAL_VERSION_STRING,
+          CS_PROJECT_VERSION);
+#else
+#error "tests/unit/meson.build passes CS_PROJECT_VERSION"
+#endif
 }
 
 /* Every call taking options refuses o: sign, verify, extend, the single
@@ -151,6 +159,45 @@ static void limits_size(void)
     chatseal_conv_free(conv);
 }
 
+/* "A call that can fail ... clears its out-parameters first": a stale
+ * pointer left in an out-parameter after a failure is a double free
+ * waiting for the caller's cleanup path. */
+static void outputs_cleared(void)
+{
+    char *stale = (char *)"stale";
+    char *c = stale;
+    size_t n = 7;
+    chatseal_keyring *k = (chatseal_keyring *)stale;
+    chatseal_conv *v = (chatseal_conv *)stale;
+    CHECK_ERR(chatseal_canonicalize("[", 1, 0, &c, &n),
+              CHATSEAL_E_MALFORMED_JSON);
+    CHECK(c == NULL, "canonicalize");
+    CHECK(chatseal_keyring_parse("x", 1, &k) != CHATSEAL_OK && k == NULL,
+          "keyring_parse");
+    k = (chatseal_keyring *)stale;
+    CHECK(chatseal_keyring_load_file("/nonexistent/keys", &k) != CHATSEAL_OK &&
+              k == NULL,
+          "keyring_load_file");
+    CHECK(chatseal_conv_parse("[", 1, NULL, &v) != CHATSEAL_OK && v == NULL,
+          "conv_parse");
+    c = stale;
+    CHECK(chatseal_token_inspect("nope", &c) != CHATSEAL_OK && c == NULL,
+          "token_inspect");
+    c = stale;
+    CHECK(chatseal_key_generate("bad kid!", &c) != CHATSEAL_OK && c == NULL,
+          "key_generate");
+    c = stale;
+    CHECK_ERR(chatseal_report_json(NULL, &c), CHATSEAL_E_INVALID_ARGUMENT);
+    CHECK(c == NULL, "report_json of NULL");
+    c = stale;
+    CHECK_ERR(chatseal_conv_canonical(NULL, NULL, &c, &n),
+              CHATSEAL_E_INVALID_ARGUMENT);
+    CHECK(c == NULL, "conv_canonical of NULL");
+    c = stale;
+    CHECK_ERR(chatseal_conv_get_string(NULL, "k", &c), CHATSEAL_OK);
+    CHECK(c == NULL, "get_string of NULL");
+}
+
 int main(void)
 {
     static const struct cs_test tests[] = {
@@ -158,6 +205,7 @@ int main(void)
         {"options_size", options_size},
         {"options_accepted", options_accepted},
         {"limits_size", limits_size},
+        {"outputs_cleared", outputs_cleared},
     };
     return cs_test_run(tests, sizeof tests / sizeof tests[0]);
 }

@@ -226,7 +226,7 @@ static void streamed(void)
     size_t o = 0;
     big[o++] = '[';
     while (o < len - 10)
-        o += (size_t)sprintf(big + o, "%s1.0", o > 1 ? ", " : "");
+        o += (size_t)snprintf(big + o, len + 1 - o, "%s1.0", o > 1 ? ", " : "");
     big[o++] = ']';
     char *flat = NULL;
     size_t flen;

@@ -265,7 +265,8 @@ static void limits(void)
     char *big = malloc(len + 1), *p = big;
     *p++ = '[';
     for (size_t i = 0; i < n; i++)
-        p += sprintf(p, "%s{\"role\":\"u\"}", i ? "," : "");
+        p += snprintf(p, len + 1 - (size_t)(p - big), "%s{\"role\":\"u\"}",
+                      i ? "," : "");
     *p++ = ']';
     CHECK_ERR(chatseal_conv_parse(big, (size_t)(p - big), NULL, &conv),
               CHATSEAL_E_TOO_MANY_MESSAGES);

@@ -258,9 +258,10 @@ static void extend_equals_sign(void)
                         /* hist is "[...]": drop its "]", add the rest */
                         size_t hl = strlen(hist) - 1;
                         memcpy(with_user, hist, hl);
-                        strcpy(with_user + hl, "," U3 "]");
+                        memcpy(with_user + hl, "," U3 "]", sizeof("," U3 "]"));
                         memcpy(full, hist, hl);
-                        strcpy(full + hl, "," U3 "," A4 "]");
+                        memcpy(full + hl, "," U3 "," A4 "]",
+                               sizeof("," U3 "," A4 "]"));
                         chatseal_keyring *ring = rot ? r12 : r1;
                         char *h1 = NULL;
                         size_t count = 0;

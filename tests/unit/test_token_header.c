@@ -132,7 +132,7 @@ static chatseal_error check_header(const char *h, size_t len, cs_token *fields)
 static size_t iterations(void)
 {
     const char *s = getenv("CHATSEAL_TEST_ITERS");
-    long v = s ? atol(s) : 0;
+    long v = s ? strtol(s, NULL, 10) : 0;
     return v > 0 ? (size_t)v : 70000;
 }
 

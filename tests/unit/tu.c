@@ -236,13 +236,15 @@ char *cs_test_replace(const char *s, const char *from, const char *to)
         fprintf(stderr, "SETUP FAILED: '%s' not in '%s'\n", from, s);
         exit(99);
     }
-    size_t n = strlen(s) - strlen(from) + strlen(to) + 1;
-    char *out = malloc(n);
+    size_t head = (size_t)(at - s), tl = strlen(to);
+    const char *rest = at + strlen(from);
+    size_t rl = strlen(rest);
+    char *out = malloc(head + tl + rl + 1);
     if (!out)
         hard("malloc", CHATSEAL_E_NO_MEMORY);
-    memcpy(out, s, (size_t)(at - s));
-    strcpy(out + (at - s), to);
-    strcat(out, at + strlen(from));
+    memcpy(out, s, head);
+    memcpy(out + head, to, tl);
+    memcpy(out + head + tl, rest, rl + 1);
     return out;
 }
 
@@ -254,12 +256,16 @@ char *cs_test_join(const char *const *msgs, size_t n)
     char *s = malloc(len);
     if (!s)
         hard("malloc", CHATSEAL_E_NO_MEMORY);
-    strcpy(s, "[");
+    size_t o = 0;
+    s[o++] = '[';
     for (size_t i = 0; i < n; i++) {
         if (i)
-            strcat(s, ",");
-        strcat(s, msgs[i]);
+            s[o++] = ',';
+        size_t ml = strlen(msgs[i]);
+        memcpy(s + o, msgs[i], ml);
+        o += ml;
     }
-    strcat(s, "]");
+    s[o++] = ']';
+    s[o] = '\0';
     return s;
 }

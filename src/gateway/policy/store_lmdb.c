@@ -24,6 +24,7 @@
 #include "policy/store.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,7 +83,7 @@ static void lm_get(cs_store *st, const char *key, cs_store_get_cb cb, void *arg)
 {
     lm *l = st->engine;
     MDB_txn *txn = NULL;
-    MDB_val k = {64, (void *)key}, v;
+    MDB_val k = {64, (void *)(uintptr_t)key}, v; /* lmdb only reads it */
     int rc = mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn);
     if (rc == 0)
         rc = mdb_get(txn, l->dbi, &k, &v);
@@ -155,7 +156,7 @@ static void lm_cas(cs_store *st, const char *key, const char *old_token,
 {
     lm *l = st->engine;
     MDB_txn *txn = NULL;
-    MDB_val k = {64, (void *)key}, v;
+    MDB_val k = {64, (void *)(uintptr_t)key}, v; /* lmdb only reads it */
     int64_t now = (int64_t)time(NULL);
     int rc = mdb_txn_begin(l->env, NULL, 0, &txn);
     if (rc != 0) {

@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,7 +377,9 @@ static void free_body(const void *data, size_t len, void *arg)
 {
     (void)len;
     (void)arg;
-    free((void *)data);
+    /* the body is ours (malloc'ed); evbuffer's cleanup callback only hands
+     * it back as const */
+    free((void *)(uintptr_t)data);
 }
 
 static void attach(upreq *r, cs_upconn *c)
