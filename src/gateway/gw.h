@@ -75,8 +75,8 @@ typedef struct cs_gw {
     struct cs_server *server;
     struct cs_upstream *upstream;
     struct cs_metrics *metrics;
-    struct cs_store *store; /* NULL with --store none */
-    struct cs_policy *policy;     /* request policy (policy/policy.c) */
+    struct cs_store *store;   /* NULL with --store none */
+    struct cs_policy *policy; /* request policy (policy/policy.c) */
     unsigned token_flags;
     int draining;
     /* sidecar access: secret (SHA-256 of it kept), or open in --dev */

@@ -53,17 +53,16 @@ static int verify_or_refuse(chat *c, const char *token, int stored)
         (err == CHATSEAL_OK || err == CHATSEAL_E_ROLE_NOT_ALLOWED ||
          err == CHATSEAL_E_MISSING_SIGNATURE) &&
         (perr = cs_policy_check_fresh(c->gw->policy, c->conv,
-                                      err != CHATSEAL_OK, pwhy,
-                                      sizeof pwhy))) {
+                                      err != CHATSEAL_OK, pwhy, sizeof pwhy))) {
         chatseal_report_free(rep);
         refuse(c, perr, NULL, pwhy);
         return -1;
     }
     if (err == CHATSEAL_OK)
         c->signed_n =
-            token && rep ? chatseal_report_count(rep)
-                         : (size_t)cs_policy_pinned_first(c->gw->policy,
-                                                          c->conv);
+            token && rep
+                ? chatseal_report_count(rep)
+                : (size_t)cs_policy_pinned_first(c->gw->policy, c->conv);
     if (err != CHATSEAL_OK && stored &&
         chatseal_verify(c->gw->ring, c->conv, NULL, &c->opt, NULL) ==
             CHATSEAL_OK) {

@@ -356,10 +356,10 @@ int cs_config_parse(cs_config *c, int argc, char **argv, FILE *err)
     }
     /* empty strings mean "not set" for optional strings */
     const char **strs[] = {
-        &c->upstream_ca,      &c->key_file,         &c->ui,
-        &c->tls_cert,         &c->tls_key,          &c->conversation_header,
-        &c->principal_header, &c->purpose,          &c->sidecar_secret_file,
-        &c->rollback,         &c->system_prompt,    &c->allow_parameters,
+        &c->upstream_ca,      &c->key_file,      &c->ui,
+        &c->tls_cert,         &c->tls_key,       &c->conversation_header,
+        &c->principal_header, &c->purpose,       &c->sidecar_secret_file,
+        &c->rollback,         &c->system_prompt, &c->allow_parameters,
         &c->bind_parameters};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if (*strs[i] && !**strs[i])
