@@ -79,7 +79,7 @@ extern "C" {
      CHATSEAL_VERSION_PATCH)
 #define CHATSEAL_FORMAT_VERSION 2     /* "v" of conv and msg tokens      */
 #define CHATSEAL_TOKEN_PREFIX "cs1."  /* every token starts with this    */
-#define CHATSEAL_KEYBYTES_MIN 32      /* shortest key (hs384: 48, hs512: 64) */
+#define CHATSEAL_KEYBYTES_MIN 32      /* shortest key (hs384:48 hs512:64) */
 #define CHATSEAL_KEYBYTES_MAX 128     /* longest key accepted            */
 #define CHATSEAL_KEYBYTES_DEFAULT 32  /* what keygen writes              */
 #define CHATSEAL_KID_MAX 64           /* key id: 1..64 of [A-Za-z0-9._-] */
