@@ -79,11 +79,12 @@ extern "C" {
      CHATSEAL_VERSION_PATCH)
 #define CHATSEAL_FORMAT_VERSION 2     /* "v" of conv and msg tokens      */
 #define CHATSEAL_TOKEN_PREFIX "cs1."  /* every token starts with this    */
-#define CHATSEAL_KEYBYTES_MIN 32      /* shortest key accepted           */
+#define CHATSEAL_KEYBYTES_MIN 32      /* shortest key (hs384:48 hs512:64) */
 #define CHATSEAL_KEYBYTES_MAX 128     /* longest key accepted            */
 #define CHATSEAL_KEYBYTES_DEFAULT 32  /* what keygen writes              */
 #define CHATSEAL_KID_MAX 64           /* key id: 1..64 of [A-Za-z0-9._-] */
-#define CHATSEAL_TAGBYTES 32          /* HMAC-SHA256 tag                 */
+#define CHATSEAL_TAGBYTES 32          /* HMAC-SHA256 tag (hs256 keys)    */
+#define CHATSEAL_TAGBYTES_MAX 64      /* HMAC-SHA512 tag (hs512 keys)    */
 #define CHATSEAL_LOCATORBYTES 8       /* per-message locator tag         */
 #define CHATSEAL_BINDBYTES 16         /* binding check in the header     */
 #define CHATSEAL_DIGESTBYTES 32       /* SHA-256 of a canonical message  */
@@ -248,6 +249,13 @@ CHATSEAL_EXPORT void chatseal_keyring_free(chatseal_keyring *ring);
  * chatseal_free_secret. */
 CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
 chatseal_key_generate(const char *kid, char **line);
+/* The same for an algorithm: alg NULL or "hs256" (HMAC-SHA256, the line
+ * above), "hs384" or "hs512" give "KID:hs384:KEY\n" / "KID:hs512:KEY\n"
+ * with 48 / 64 random bytes (FORMAT.md §3); any other alg is
+ * invalid_argument.  The algorithm is bound to the key entry: tokens never
+ * name it. */
+CHATSEAL_EXPORT CHATSEAL_MUST_CHECK chatseal_error
+chatseal_key_generate_alg(const char *kid, const char *alg, char **line);
 /* Zeroizes strlen(p) bytes, then frees. */
 CHATSEAL_EXPORT void chatseal_free_secret(char *p);
 

@@ -49,6 +49,7 @@ enum opt_id {
     OPT_MESSAGES,
     OPT_ROUNDS,
     OPT_MAX_DEPTH,
+    OPT_ALG,
     OPT_COUNT_ALL /* number of options */
 };
 
@@ -63,6 +64,7 @@ static const struct opt_def opt_table[] = {
     {"key-file", CS_O_KEY, 1, OPT_KEY_FILE},
     {"dev", CS_O_KEY, 0, OPT_DEV},
     {"kid", CS_O_KID, 1, OPT_KID},
+    {"alg", CS_O_KID, 1, OPT_ALG},
     {"conversation", CS_O_BIND, 1, OPT_CONVERSATION},
     {"principal", CS_O_BIND, 1, OPT_PRINCIPAL},
     {"purpose", CS_O_BIND, 1, OPT_PURPOSE},
@@ -224,6 +226,12 @@ static int opt_apply(const struct cs_command *cmd, const struct opt_def *d,
     case OPT_MAX_DEPTH:
         rc = opt_number(cmd, d->name, val, 1, 100000, &n);
         a->max_depth = (size_t)n;
+        break;
+    case OPT_ALG: /* the library checks it too; here for a usage message */
+        if (strcmp(val, "hs256") && strcmp(val, "hs384") &&
+            strcmp(val, "hs512"))
+            rc = cs_usage(cmd, "--alg is hs256, hs384 or hs512, not '%s'", val);
+        a->alg = val;
         break;
     case OPT_COUNT_ALL:
         break;

@@ -34,7 +34,7 @@ enum { CS_EXIT_OK = 0, CS_EXIT_INVALID = 1, CS_EXIT_ERROR = 2 };
 #define CS_O_VERIFY 0x0080u /* --leeway SECONDS, --json, --quiet */
 #define CS_O_ROLES 0x0100u  /* --allow-roles, --fresh-roles */
 #define CS_O_APPEND 0x0200u /* --append FILE */
-#define CS_O_KID 0x0400u    /* --kid KID */
+#define CS_O_KID 0x0400u    /* --kid KID, --alg ALG (keygen) */
 #define CS_O_BENCH 0x0800u  /* --messages N, --rounds R, --json */
 #define CS_O_DEPTH 0x1000u  /* --max-depth N */
 
@@ -44,6 +44,7 @@ struct cs_args {
     const char *key_file;
     int dev;
     const char *kid;
+    const char *alg;      /* keygen: hs256 (NULL), hs384, hs512 */
     chatseal_options opt; /* binding, ttl, now, leeway, flags, roles */
     const char *token;
     const char *token_file;

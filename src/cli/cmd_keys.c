@@ -72,7 +72,7 @@ int cs_cmd_keygen(const struct cs_command *cmd, struct cs_args *a)
     (void)cmd;
     if (path && (fd = open_key_file(path)) < 0)
         return CS_EXIT_ERROR;
-    err = chatseal_key_generate(a->kid, &line);
+    err = chatseal_key_generate_alg(a->kid, a->alg, &line);
     if (err != CHATSEAL_OK) {
         if (path)
             close(fd);

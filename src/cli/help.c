@@ -68,10 +68,13 @@ const char cs_help_main[] =
     "See docs/CLI.md for the full reference.\n";
 
 const char cs_help_keygen[] =
-    "Usage: chatseal keygen [--kid KID] [FILE]\n"
+    "Usage: chatseal keygen [--kid KID] [--alg ALG] [FILE]\n"
     "\n"
-    "Makes one new key-ring line \"KID:KEY\" (32 random bytes, base64url)\n"
-    "and prints it on stdout, or appends it to FILE. FILE is created with\n"
+    "Makes one new key-ring line \"KID:KEY\" (32 random bytes, base64url;\n"
+    "with --alg hs384 or hs512 \"KID:hs384:KEY\" / \"KID:hs512:KEY\", 48 / 64\n"
+    "bytes: HMAC-SHA-384 / HMAC-SHA-512 tags; the algorithm belongs to the\n"
+    "key entry, tokens never name it) and prints it on stdout, or appends\n"
+    "it to FILE. FILE is created with\n"
     "mode 0600 (a shell redirection would use the umask, often 0644); an\n"
     "existing FILE keeps its mode but is refused if others may read or\n"
     "write it. The last line of a ring signs, every line verifies. This is\n"
@@ -79,6 +82,7 @@ const char cs_help_keygen[] =
     "\n"
     "  --kid KID           key id, 1..64 of [A-Za-z0-9._-]\n"
     "                      (default: k<UTC date>-<4 hex digits>)\n"
+    "  --alg ALG           hs256 (default), hs384 or hs512\n"
     "\n"
     "Example: chatseal keygen --kid k2 keys.txt\n";
 

@@ -104,13 +104,16 @@ int64_t cs_now(const chatseal_options *opt);
 /* ----------------------------------------------------------------- MAC -- */
 
 /*
- * A keyed HMAC-SHA256 context for one operation.  The key ring holds one
+ * A keyed HMAC context for one operation.  The hash (SHA-256, SHA-384 or
+ * SHA-512) belongs to the key entry (FORMAT.md §3), never to a token: taglen
+ * is copied from the key by cs_mac_begin.  The key ring holds one
  * keyed template per key; cs_mac_begin duplicates it (no key schedule is
  * recomputed) and every cs_mac_init afterwards restarts it with the same
  * key, which costs a fraction of a one-shot HMAC.
  */
 typedef struct cs_mac {
     EVP_MAC_CTX *ctx;
+    size_t taglen; /* HMAC output length of the key's hash: 32, 48 or 64 */
 } cs_mac;
 
 typedef struct cs_key {
@@ -118,6 +121,7 @@ typedef struct cs_key {
     uint8_t *bytes; /* zeroized on free */
     size_t len;
     EVP_MAC_CTX *tmpl; /* keyed with bytes; only ever duplicated */
+    size_t taglen;     /* 32 hs256, 48 hs384, 64 hs512: the entry's choice */
 } cs_key;
 
 chatseal_error cs_mac_begin(cs_mac *m, const cs_key *key);
@@ -125,10 +129,12 @@ chatseal_error cs_mac_init(cs_mac *m);
 chatseal_error cs_mac_update(cs_mac *m, const void *p, size_t n);
 /* u32be(n) || p into the MAC */
 chatseal_error cs_mac_frame(cs_mac *m, const void *p, size_t n);
-chatseal_error cs_mac_final(cs_mac *m, uint8_t out[CHATSEAL_TAGBYTES]);
+/* Writes m->taglen bytes. */
+chatseal_error cs_mac_final(cs_mac *m, uint8_t out[CHATSEAL_TAGBYTES_MAX]);
 void cs_mac_end(cs_mac *m);
-/* A keyed template for key bytes (the ring calls it once per key). */
-EVP_MAC_CTX *cs_mac_template(const uint8_t *key, size_t len);
+/* A keyed template for key bytes (the ring calls it once per key); taglen
+ * 32, 48 or 64 picks HMAC-SHA-256, -384 or -512. */
+EVP_MAC_CTX *cs_mac_template(const uint8_t *key, size_t len, size_t taglen);
 chatseal_error cs_sha256(const void *p, size_t n,
                          uint8_t out[CHATSEAL_DIGESTBYTES]);
 
@@ -313,7 +319,7 @@ chatseal_error cs_verify_chain(const chatseal_keyring *ring,
 chatseal_error cs_tag(cs_mac *m, const char *typ, const uint8_t *header,
                       size_t header_len, const char *cid, const char *prn,
                       const uint8_t *x, size_t xlen,
-                      uint8_t out[CHATSEAL_TAGBYTES]);
+                      uint8_t out[CHATSEAL_TAGBYTES_MAX]);
 chatseal_error cs_locator(cs_mac *m, const uint8_t digest[32],
                           uint8_t out[CHATSEAL_LOCATORBYTES]);
 /* The reasoning tag of §2.2 for message digest d and reasoning text. */

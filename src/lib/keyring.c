@@ -6,6 +6,11 @@
  * on reload instead of changing one.  The LAST key signs and every key
  * verifies: rotating is appending a line (docs/FORMAT.md §3).
  *
+ * An entry may name its HMAC hash ("KID:hs384:KEY"); the hash is bound to the
+ * key here and nowhere else, so a token can never pick it (no algorithm
+ * confusion) and a ring may mix algorithms while it rotates from one to
+ * another.  A key must be at least as long as its hash output.
+ *
  * Key bytes live in one place per key and are wiped with OPENSSL_cleanse when
  * the ring is freed; so is every temporary copy (decoded text, file contents,
  * generated lines).  Error codes say what is wrong with an entry, never what
@@ -60,7 +65,7 @@ void chatseal_keyring_free(chatseal_keyring *ring)
 /* Adds one key; the bytes are copied. */
 static chatseal_error cs_ring_add(chatseal_keyring *ring, const char *kid,
                                   size_t kid_len, const uint8_t *key,
-                                  size_t len)
+                                  size_t len, size_t taglen)
 {
     for (size_t i = 0; i < ring->n; i++)
         if (strlen(ring->keys[i].kid) == kid_len &&
@@ -78,8 +83,9 @@ static chatseal_error cs_ring_add(chatseal_keyring *ring, const char *kid,
         return CHATSEAL_E_NO_MEMORY;
     memcpy(k->bytes, key, len);
     k->len = len;
+    k->taglen = taglen;
     ring->n++; /* counted now so that free() wipes it on any failure */
-    k->tmpl = cs_mac_template(key, len);
+    k->tmpl = cs_mac_template(key, len, taglen);
     return k->tmpl ? CHATSEAL_OK : CHATSEAL_E_CRYPTO;
 }
 
@@ -88,7 +94,20 @@ static int cs_is_blank(char c)
     return c == ' ' || c == '\t' || c == '\r';
 }
 
-/* One "KID:KEY" entry, already trimmed and non-empty. */
+/* The HMAC output length an algorithm name selects; 0 when unknown. */
+static size_t cs_alg_taglen(const char *alg, size_t n)
+{
+    static const struct {
+        const char *name;
+        size_t taglen;
+    } algs[] = {{"hs256", 32}, {"hs384", 48}, {"hs512", 64}};
+    for (size_t i = 0; i < sizeof algs / sizeof algs[0]; i++)
+        if (n == strlen(algs[i].name) && memcmp(alg, algs[i].name, n) == 0)
+            return algs[i].taglen;
+    return 0;
+}
+
+/* One "KID:KEY" or "KID:ALG:KEY" entry, already trimmed and non-empty. */
 static chatseal_error cs_ring_entry(chatseal_keyring *ring, const char *s,
                                     size_t n)
 {
@@ -100,6 +119,15 @@ static chatseal_error cs_ring_entry(chatseal_keyring *ring, const char *s,
     size_t b64_len = n - kid_len - 1;
     if (!cs_kid_valid(s, kid_len))
         return CHATSEAL_E_INVALID_KEY;
+    size_t taglen = 32; /* no algorithm named: HMAC-SHA256 */
+    const char *alg_end = memchr(b64, ':', b64_len);
+    if (alg_end) {
+        taglen = cs_alg_taglen(b64, (size_t)(alg_end - b64));
+        if (!taglen)
+            return CHATSEAL_E_INVALID_KEY;
+        b64_len -= (size_t)(alg_end + 1 - b64);
+        b64 = alg_end + 1;
+    }
     if (b64_len > cs_b64u_encoded_len(CHATSEAL_KEYBYTES_MAX))
         return CHATSEAL_E_INVALID_KEY;
     uint8_t key[CHATSEAL_KEYBYTES_MAX + 3];
@@ -107,10 +135,10 @@ static chatseal_error cs_ring_entry(chatseal_keyring *ring, const char *s,
     chatseal_error e = CHATSEAL_OK;
     if (cs_b64u_decode(b64, b64_len, key, &len) != 0)
         e = CHATSEAL_E_INVALID_KEY;
-    else if (len < CHATSEAL_KEYBYTES_MIN)
+    else if (len < CHATSEAL_KEYBYTES_MIN || len < taglen)
         e = CHATSEAL_E_WEAK_KEY;
     else
-        e = cs_ring_add(ring, s, kid_len, key, len);
+        e = cs_ring_add(ring, s, kid_len, key, len, taglen);
     OPENSSL_cleanse(key, sizeof key);
     return e;
 }
@@ -218,7 +246,7 @@ chatseal_error chatseal_keyring_ephemeral(chatseal_keyring **out)
              id[3]);
     chatseal_keyring *ring = calloc(1, sizeof *ring);
     chatseal_error e =
-        ring ? cs_ring_add(ring, kid, strlen(kid), key, sizeof key)
+        ring ? cs_ring_add(ring, kid, strlen(kid), key, sizeof key, 32)
              : CHATSEAL_E_NO_MEMORY;
     OPENSSL_cleanse(key, sizeof key);
     if (e != CHATSEAL_OK) {
@@ -256,9 +284,20 @@ const cs_key *cs_keyring_find(const chatseal_keyring *ring, const char *kid)
 
 chatseal_error chatseal_key_generate(const char *kid, char **line)
 {
+    return chatseal_key_generate_alg(kid, NULL, line);
+}
+
+chatseal_error chatseal_key_generate_alg(const char *kid, const char *alg,
+                                         char **line)
+{
     if (!line)
         return CHATSEAL_E_INVALID_ARGUMENT;
     *line = NULL;
+    /* hs256 keeps the historical "KID:KEY" form; others name themselves */
+    size_t taglen = alg ? cs_alg_taglen(alg, strlen(alg)) : 32;
+    if (!taglen)
+        return CHATSEAL_E_INVALID_ARGUMENT;
+    const char *prefix = taglen == 32 ? "" : alg;
     char auto_kid[32];
     if (!kid) {
         uint8_t r[2];
@@ -274,21 +313,30 @@ chatseal_error chatseal_key_generate(const char *kid, char **line)
     }
     if (!cs_kid_valid(kid, strlen(kid)))
         return CHATSEAL_E_INVALID_KEY;
-    uint8_t key[CHATSEAL_KEYBYTES_DEFAULT];
-    if (RAND_bytes(key, sizeof key) != 1)
+    /* as many random bytes as the hash output: the shortest key that does
+     * not weaken the MAC (RFC 2104 §3) */
+    uint8_t key[CHATSEAL_TAGBYTES_MAX];
+    if (RAND_bytes(key, (int)taglen) != 1)
         return CHATSEAL_E_CRYPTO;
-    size_t kl = strlen(kid), bl = cs_b64u_encoded_len(sizeof key);
-    char *s = malloc(kl + 1 + bl + 2);
+    size_t kl = strlen(kid), al = strlen(prefix),
+           bl = cs_b64u_encoded_len(taglen);
+    char *s = malloc(kl + 1 + al + 1 + bl + 2);
     if (!s) {
         OPENSSL_cleanse(key, sizeof key);
         return CHATSEAL_E_NO_MEMORY;
     }
     memcpy(s, kid, kl);
     s[kl] = ':';
-    cs_b64u_encode(key, sizeof key, s + kl + 1);
+    char *p = s + kl + 1;
+    if (al) {
+        memcpy(p, prefix, al);
+        p[al] = ':';
+        p += al + 1;
+    }
+    cs_b64u_encode(key, taglen, p);
     OPENSSL_cleanse(key, sizeof key);
-    s[kl + 1 + bl] = '\n';
-    s[kl + 2 + bl] = '\0';
+    p[bl] = '\n';
+    p[bl + 1] = '\0';
     *line = s;
     return CHATSEAL_OK;
 }

@@ -41,7 +41,7 @@ chatseal_error cs_binding_check(cs_mac *m, const char *cid, const char *prn,
                                 uint8_t out[CHATSEAL_BINDBYTES])
 {
     static const char label[] = CS_LABEL "bind";
-    uint8_t full[CHATSEAL_TAGBYTES];
+    uint8_t full[CHATSEAL_TAGBYTES_MAX];
     chatseal_error e = cs_mac_init(m);
     if (!e)
         e = cs_mac_frame(m, label, sizeof label - 1);
@@ -59,7 +59,7 @@ chatseal_error cs_locator(cs_mac *m, const uint8_t digest[32],
                           uint8_t out[CHATSEAL_LOCATORBYTES])
 {
     static const char label[] = CS_LABEL "loc";
-    uint8_t full[CHATSEAL_TAGBYTES];
+    uint8_t full[CHATSEAL_TAGBYTES_MAX];
     chatseal_error e = cs_mac_init(m);
     if (!e)
         e = cs_mac_frame(m, label, sizeof label - 1);
@@ -75,7 +75,7 @@ chatseal_error cs_rsn_tag(cs_mac *m, const uint8_t d[32], const char *rsn,
                           size_t len, uint8_t out[CS_RSN_TAGBYTES])
 {
     static const char label[] = "chatseal/v2/rsn";
-    uint8_t full[CHATSEAL_TAGBYTES];
+    uint8_t full[CHATSEAL_TAGBYTES_MAX];
     chatseal_error e = cs_mac_init(m);
     if (!e)
         e = cs_mac_frame(m, label, sizeof label - 1);
@@ -92,7 +92,7 @@ chatseal_error cs_rsn_tag(cs_mac *m, const uint8_t d[32], const char *rsn,
 chatseal_error cs_tag(cs_mac *m, const char *typ, const uint8_t *header,
                       size_t header_len, const char *cid, const char *prn,
                       const uint8_t *x, size_t xlen,
-                      uint8_t out[CHATSEAL_TAGBYTES])
+                      uint8_t out[CHATSEAL_TAGBYTES_MAX])
 {
     char label[32];
     size_t ll = strlen(CS_LABEL);
@@ -127,6 +127,11 @@ chatseal_error cs_token_admit(const chatseal_keyring *ring, const cs_token *t,
         return cs_report_set(r, CHATSEAL_E_WRONG_TOKEN_TYPE, -1);
     if (!(*key = cs_keyring_find(ring, t->kid)))
         return cs_report_set(r, CHATSEAL_E_UNKNOWN_KEY, -1);
+    /* The tag length is the named key's, never the token's choice: a tag of
+     * another algorithm's length (an hs256 token whose kid now names an
+     * hs512 key, a truncated hs512 tag) is malformed, not a weaker MAC. */
+    if (strcmp(t->typ, CS_TYP_SEALED) != 0 && t->payload_len != (*key)->taglen)
+        return cs_report_set(r, CHATSEAL_E_MALFORMED_TOKEN, -1);
     if (!pur != !t->pur || (pur && strcmp(pur, t->pur) != 0))
         return cs_report_set(r, CHATSEAL_E_BINDING_MISMATCH, -1);
     if ((e = cs_mac_begin(m, *key)))
@@ -260,7 +265,7 @@ static chatseal_error cs_sign_chain(const chatseal_keyring *ring,
 
     cs_mac m = {0};
     uint8_t bnd[CHATSEAL_BINDBYTES], s[CHATSEAL_DIGESTBYTES],
-        tag[CHATSEAL_TAGBYTES];
+        tag[CHATSEAL_TAGBYTES_MAX];
     char *roles = NULL;
     uint8_t *loc = NULL, *rsn = NULL;
     cs_buf header = {0};
@@ -303,7 +308,7 @@ static chatseal_error cs_sign_chain(const chatseal_keyring *ring,
         (e = cs_tag(&m, typ, (const uint8_t *)header.p, header.n, cid, prn, s,
                     sizeof s, tag)))
         goto done;
-    e = cs_token_assemble(&header, tag, sizeof tag, token);
+    e = cs_token_assemble(&header, tag, m.taglen, token);
 done:
     cs_mac_end(&m);
     cs_buf_free(&header);

@@ -84,7 +84,7 @@ chatseal_error chatseal_state_sign(const chatseal_keyring *ring,
     if (e)
         return e;
     opt = &o;
-    uint8_t x[CHATSEAL_DIGESTBYTES], tag[CHATSEAL_TAGBYTES];
+    uint8_t x[CHATSEAL_DIGESTBYTES], tag[CHATSEAL_TAGBYTES_MAX];
     cs_mac m = {0};
     cs_buf header = {0};
     const char *cid, *prn;
@@ -93,7 +93,7 @@ chatseal_error chatseal_state_sign(const chatseal_keyring *ring,
                               &prn)) &&
         !(e = cs_tag(&m, CS_TYP_STATE, (const uint8_t *)header.p, header.n, cid,
                      prn, x, sizeof x, tag)))
-        e = cs_token_assemble(&header, tag, sizeof tag, token);
+        e = cs_token_assemble(&header, tag, m.taglen, token);
     cs_mac_end(&m);
     cs_buf_free(&header);
     free(canon);
@@ -133,13 +133,13 @@ chatseal_error chatseal_state_verify(const chatseal_keyring *ring,
     const cs_key *key = NULL;
     cs_mac m = {0};
     const char *cid, *prn, *pur;
-    uint8_t x[CHATSEAL_DIGESTBYTES], tag[CHATSEAL_TAGBYTES];
+    uint8_t x[CHATSEAL_DIGESTBYTES], tag[CHATSEAL_TAGBYTES_MAX];
     if (!(e = cs_token_admit(ring, &t, CS_TYP_STATE, opt, &key, &m, r)) &&
         !(e = cs_binding_inputs(opt, &cid, &prn, &pur)) &&
         !(e = cs_sha256(canon, cl, x)) &&
         !(e = cs_tag(&m, CS_TYP_STATE, t.header, t.header_len, cid, prn, x,
                      sizeof x, tag))) {
-        if (CRYPTO_memcmp(tag, t.payload, CHATSEAL_TAGBYTES) != 0)
+        if (CRYPTO_memcmp(tag, t.payload, m.taglen) != 0) /* length: admit */
             e = CHATSEAL_E_INVALID_SIGNATURE;
         else {
             if (r)
@@ -153,14 +153,20 @@ chatseal_error chatseal_state_verify(const chatseal_keyring *ring,
     return cs_report_set(r, e, -1);
 }
 
-/* Ke = HMAC(K, frame("chatseal/v1/seal-key")) */
+/* Ke = the first 32 bytes of HMAC(K, frame("chatseal/v1/seal-key")): an
+ * AES-256 key whatever the key's hash (all of it for hs256 keys). */
 static chatseal_error cs_seal_key(cs_mac *m, uint8_t ke[32])
 {
     static const char label[] = "chatseal/v1/seal-key";
+    uint8_t full[CHATSEAL_TAGBYTES_MAX] = {0};
     chatseal_error e = cs_mac_init(m);
     if (!e)
         e = cs_mac_frame(m, label, sizeof label - 1);
-    return e ? e : cs_mac_final(m, ke);
+    if (!e)
+        e = cs_mac_final(m, full);
+    memcpy(ke, full, 32);
+    OPENSSL_cleanse(full, sizeof full);
+    return e;
 }
 
 static void cs_seal_aad(cs_buf *aad, const uint8_t *header, size_t hl,

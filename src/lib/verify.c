@@ -378,7 +378,7 @@ chatseal_error cs_verify_chain(const chatseal_keyring *ring,
         goto done;
     size_t n = (size_t)t.n;
     const char *cid, *prn, *pur;
-    uint8_t s[CHATSEAL_DIGESTBYTES], tag[CHATSEAL_TAGBYTES];
+    uint8_t s[CHATSEAL_DIGESTBYTES], tag[CHATSEAL_TAGBYTES_MAX];
     int ok = 0;
     if ((e = cs_binding_inputs(opt, &cid, &prn, &pur)))
         goto done;
@@ -387,7 +387,8 @@ chatseal_error cs_verify_chain(const chatseal_keyring *ring,
             (e = cs_tag(&mac, typ, t.header, t.header_len, cid, prn, s,
                         sizeof s, tag)))
             goto done;
-        ok = CRYPTO_memcmp(tag, t.payload, CHATSEAL_TAGBYTES) == 0;
+        /* payload_len == mac.taglen: cs_token_admit checked it */
+        ok = CRYPTO_memcmp(tag, t.payload, mac.taglen) == 0;
     }
     if (!ok) {
         e = cs_diagnose(&t, conv, &mac, r);

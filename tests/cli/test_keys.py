@@ -212,5 +212,41 @@ def test_keygen_file_is_created_0600(tmp):
     clitest.SECRETS.add(open(out).read().strip().split(":", 1)[1])
 
 
+
+def test_keygen_alg(tmp):
+    """keygen --alg hs384|hs512: "KID:ALG:KEY" with a key as long as the hash
+    output; a ring rotating from hs256 to hs512 keeps verifying old tokens
+    and signs with 64-byte tags; the algorithm is never in a token."""
+    path = os.path.join(tmp, "ring")
+    expect(run("keygen", "--kid", "old", path, keygen=True), 0)
+    old_line = open(path).read()
+    clitest.SECRETS.add(old_line.strip().split(":", 1)[1])
+    old_tok = token_of(run("sign", "--key-file", path, stdin=CONV))
+    for alg, size in (("hs256", 32), ("hs384", 48), ("hs512", 64)):
+        res = expect(run("keygen", "--kid", "n-" + alg, "--alg", alg,
+                         keygen=True), 0)
+        kid, *mid, key = res.text.strip().split(":")
+        clitest.SECRETS.add(key)
+        assert kid == "n-" + alg, res
+        assert mid == ([] if alg == "hs256" else [alg]), res
+        assert len(clitest.b64u_decode(key)) == size, res
+    expect(run("keygen", "--kid", "new", "--alg", "hs512", path,
+               keygen=True), 0)
+    line = open(path).read().splitlines()[1]
+    clitest.SECRETS.add(line.split(":", 2)[2])
+    assert line.startswith("new:hs512:"), "ring file line"
+    tok = token_of(run("sign", "--key-file", path, stdin=CONV))
+    assert header(tok)["kid"] == "new"
+    assert "alg" not in header(tok), header(tok)
+    assert len(clitest.b64u_decode(tok.split(".")[2])) == 64
+    expect(run("verify", "--key-file", path, "--token", tok, stdin=CONV), 0)
+    expect(run("verify", "--key-file", path, "--token", old_tok,
+               stdin=CONV), 0)
+    for bad in ("HS512", "sha512", "none", ""):
+        res = expect(run("keygen", "--alg", bad, keygen=True), 2,
+                     "invalid_argument")
+        assert res.out == b"", res
+
+
 if __name__ == "__main__":
     clitest.main(globals())

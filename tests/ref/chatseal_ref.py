@@ -45,6 +45,7 @@ KEYBYTES_MAX = 128
 LOCATORBYTES = 8
 BINDBYTES = 16
 TAGBYTES = 32
+TAG_LENGTHS = (32, 48, 64)  # hs256, hs384, hs512 (FORMAT.md section 3)
 KID_RE = re.compile(r"[A-Za-z0-9._-]{1,64}\Z")
 HEADER_MEMBERS = {"v", "typ", "kid", "iat", "exp", "n", "pur", "bnd",
                   "roles", "loc", "ao", "rsn"}
@@ -295,8 +296,30 @@ def sha256(data):
     return hashlib.sha256(data).digest()
 
 
+class Key(bytes):
+    """Key bytes with the hash of their ring entry (FORMAT.md section 3):
+    the algorithm is the key's, never a token's."""
+
+    def __new__(cls, data, alg="hs256"):
+        obj = super().__new__(cls, data)
+        obj.alg = alg
+        obj.hash = ALGS[alg]
+        return obj
+
+
+# ring entry algorithm -> hash; the tag is the full HMAC output
+ALGS = {"hs256": hashlib.sha256, "hs384": hashlib.sha384,
+        "hs512": hashlib.sha512}
+
+
 def hmac256(key, data):
-    return hmac.new(key, data, hashlib.sha256).digest()
+    """HMAC of the key's algorithm (the name is historical: plain bytes
+    are HMAC-SHA256 keys)."""
+    return hmac.new(key, data, getattr(key, "hash", hashlib.sha256)).digest()
+
+
+def tag_length(key):
+    return getattr(key, "hash", hashlib.sha256)().digest_size
 
 
 def role_code(role):
@@ -408,8 +431,13 @@ def parse_keyring(text):
             kid, sep, key_text = entry.partition(":")
             if not sep or not KID_RE.match(kid):
                 raise RefError("invalid_key", "bad entry")
-            key = b64u_decode(key_text, "invalid_key")
-            if len(key) < KEYBYTES_MIN:
+            alg = "hs256"
+            if ":" in key_text:
+                alg, _, key_text = key_text.partition(":")
+                if alg not in ALGS:
+                    raise RefError("invalid_key", "unknown algorithm")
+            key = Key(b64u_decode(key_text, "invalid_key"), alg)
+            if len(key) < max(KEYBYTES_MIN, key.hash().digest_size):
                 raise RefError("weak_key", kid)
             if len(key) > KEYBYTES_MAX:
                 raise RefError("invalid_key", kid)
@@ -579,12 +607,12 @@ def decode_token(token):
             if (h["v"] < 2 or not raw or len(raw) % (4 + RSN_TAGBYTES)
                     or at != sorted(set(at)) or at[-1] >= h["n"]):
                 raise RefError("malformed_token", "rsn")
-        if len(payload) != TAGBYTES:
+        if len(payload) not in TAG_LENGTHS:
             raise RefError("malformed_token", "tag length")
     else:
         if {"n", "roles", "loc", "ao", "rsn"} & set(h):
             raise RefError("malformed_token", "message members in state")
-        if typ == "state" and len(payload) != TAGBYTES:
+        if typ == "state" and len(payload) not in TAG_LENGTHS:
             raise RefError("malformed_token", "tag length")
         if typ == "sealed" and len(payload) < 12 + 16:
             raise RefError("malformed_token", "sealed payload")
@@ -606,6 +634,9 @@ def verify(ring, token, typ, x_of_count, presented=None, now=0, leeway=0,
     if h["kid"] not in keys:
         raise RefError("unknown_key", h["kid"])
     key = keys[h["kid"]]
+    if len(payload) != tag_length(key):
+        # the named key's algorithm decides the length, never the token
+        raise RefError("malformed_token", "tag length of another algorithm")
     cid_b, prn_b = _binding(cid), _binding(prn)
     if h.get("pur") != (pur or None):
         raise RefError("binding_mismatch", "purpose")

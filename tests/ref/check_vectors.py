@@ -231,11 +231,51 @@ def check_all(path):
                 check(False, v["name"], f"unknown type {typ}")
         except ref.RefError as exc:
             check(False, v["name"], f"reference error {exc}")
+    check_algorithms(vec)
     check(counts.get("conv", 0) >= 5 and counts.get("msg", 0) >= 1
           and counts.get("state", 0) >= 1 and counts.get("sealed", 0) >= 1,
           "file", f"too few vectors: {counts}")
     print(f"check_vectors: {len(vec['canonical'])} canonical, "
           f"{len(vec['reject'])} reject, {counts} token vectors")
+
+
+def check_algorithms(vec):
+    """FORMAT.md section 3: the algorithm is the key entry's.  Each vector
+    signed by an hs384/hs512 key has that hash's tag length, and the same
+    token is malformed_token once its kid names the same bytes under another
+    algorithm (no token can pick a weaker or different MAC)."""
+    seen = set()
+    for v in vec["tokens"]:
+        if v["type"] not in ("conv", "msg", "state"):
+            continue
+        ring = ref.parse_keyring(v["keyring"])
+        kid, key = ring[-1]
+        if key.alg == "hs256":
+            continue
+        seen.add(key.alg)
+        name = v["name"]
+        _, _, payload = ref.decode_token(v["token"])
+        check(len(payload) == key.hash().digest_size, name,
+              f"{key.alg} tag is {len(payload)} bytes")
+        value = ref.parse(v["input"].encode("utf-8"))
+        o = opts_of(v)
+        kw = dict(now=o["now"], cid=o["cid"], prn=o["prn"], pur=o["pur"])
+        for alg in ref.ALGS:
+            if alg == key.alg:
+                continue
+            other = [(k, ref.Key(key, alg) if k == kid else b)
+                     for k, b in ring]
+            if v["type"] == "state":
+                run = lambda r=other: ref.verify_state(r, v["token"], value,
+                                                       **kw)
+            else:
+                msgs = ([value] if v["type"] == "msg"
+                        else ref.messages_of(value))
+                run = lambda r=other: ref.verify_conv(
+                    r, v["token"], msgs, typ=v["type"], **kw)
+            expect_code("malformed_token", name, f"kid rebound to {alg}", run)
+    check(seen == {"hs384", "hs512"}, "file",
+          f"vectors need hs384 and hs512 keys, have {sorted(seen)}")
 
 
 def mask_sealed(text):

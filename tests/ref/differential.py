@@ -9,8 +9,9 @@ binding, header layout and tag at once, on inputs nobody wrote by hand:
 random roles (including unknown ones), random Unicode (escaped and raw),
 the signed form's cases (empty members, tool calls with loosely spelled
 arguments, reasoning, members an assistant does not keep),
-random numbers in many spellings, nested content, and random option sets
-(compact, assistant-only, count, ttl, conversation id, principal, purpose).
+random numbers in many spellings, nested content, random option sets
+(compact, assistant-only, count, ttl, conversation id, principal, purpose),
+and a signer of each key algorithm (hs256, hs384, hs512).
 
 Deterministic: a fixed seed; CHATSEAL_DIFF_CASES sets the number of cases.
 """
@@ -27,8 +28,25 @@ import chatseal_ref as ref  # noqa: E402
 CLI = os.path.join(os.environ["CHATSEAL_BUILD"], "src", "cli", "chatseal")
 KEY_TEXT = "# differential\nold:" + ref.b64u(bytes(range(100, 140))) + \
     "\nd-1.x_y:" + ref.b64u(bytes(range(200, 248)))
-ENV = dict(os.environ, CHATSEAL_KEYS=KEY_TEXT)
-RING = ref.parse_keyring(KEY_TEXT)
+# The same ring rotated to an HMAC-SHA-384 or -512 signer (FORMAT.md section
+# 3): each case picks one of the three, from its own generator so that the
+# cases themselves stay the same.
+KEY_TEXTS = [KEY_TEXT,
+             KEY_TEXT + "\nd-384:hs384:" + ref.b64u(bytes(range(7, 55))),
+             KEY_TEXT + ",d-512:hs512:" + ref.b64u(bytes(range(60, 124)))]
+ENV = RING = None
+ring_rng = random.Random(4231)
+
+
+def use_ring():
+    global ENV, RING
+    text = ring_rng.choice(KEY_TEXTS)
+    ENV = dict(os.environ, CHATSEAL_KEYS=text)
+    RING = ref.parse_keyring(text)
+    used.add(RING[-1][1].alg)
+
+
+used = set()
 NOW = 1767225600
 rng = random.Random(8785)
 failures = []
@@ -263,9 +281,11 @@ def case_state(i):
 def main():
     cases = int(os.environ.get("CHATSEAL_DIFF_CASES", "60"))
     for i in range(cases):
-        case_conv(i)
-        case_msg(i)
-        case_state(i)
+        for case in (case_conv, case_msg, case_state):
+            use_ring()
+            case(i)
+    if used != set(ref.ALGS):
+        failures.append(f"signers used: {sorted(used)}")
     for f in failures[:20]:
         print("FAIL", f)
     print(f"differential: {cases} x 3 cases, {len(failures)} failures")

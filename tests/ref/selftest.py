@@ -114,6 +114,22 @@ def keyrings():
           == "invalid_key", "too long key")
     check(code_of(ref.parse_keyring, "k 1:" + K1) == "invalid_key", "kid")
     check(code_of(ref.parse_keyring, "k1" + K1) == "invalid_key", "colon")
+    # algorithms of ring entries (FORMAT.md section 3), against RFC 4231
+    # test case 1 through the reference's own HMAC
+    k48, k64 = ref.b64u(bytes(48)), ref.b64u(bytes(64))
+    ring = ref.parse_keyring(f"a:{K1},b:hs256:{K1},c:hs384:{k48},d:hs512:{k64}")
+    check([k.alg for _, k in ring] == ["hs256", "hs256", "hs384", "hs512"],
+          "entry algorithms")
+    check([len(ref.hmac256(k, b"x")) for _, k in ring] == [32, 32, 48, 64],
+          "tag lengths")
+    tc1 = ref.Key(b"\x0b" * 20, "hs512")
+    check(ref.hmac256(tc1, b"Hi There").hex().startswith("87aa7cdea5ef619d"),
+          "RFC 4231 case 1, HMAC-SHA-512")
+    for bad, code in ((f"a:hs384:{K1}", "weak_key"),
+                      (f"a:hs512:{k48}", "weak_key"),
+                      (f"a:HS512:{k64}", "invalid_key"),
+                      (f"a::{K1}", "invalid_key")):
+        check(code_of(ref.parse_keyring, bad) == code, f"ring {bad[:9]}")
 
 
 def tokens():
