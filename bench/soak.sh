@@ -8,7 +8,7 @@
 #
 #   bash bench/soak.sh                  3 minutes (the figures in PERFORMANCE.md)
 #   bash bench/soak.sh --short          20 seconds
-#   BENCH_BUILD=build-asan bash bench/soak.sh --short
+#   BENCH_BUILD=build-asan bash bench/soak.sh --short --no-rss-check
 #                                       under ASan+UBSan: a leak or an error
 #                                       makes the gateway's exit status non-zero,
 #                                       which fails the soak

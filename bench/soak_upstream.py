@@ -43,6 +43,12 @@ class UpHandler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
+    def setup(self):
+        super().setup()
+        # http.server writes the head and the body in two sends: with Nagle
+        # on, the second waits for the gateway's delayed ACK (40 ms a reply)
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     def send_json(self, status, obj, cut=None):
         data = json.dumps(obj).encode()
         self.send_response(status)
