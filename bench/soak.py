@@ -642,6 +642,8 @@ def main():
             port, stats, random.Random(a.seed * 1000 + i)).run, args=(deadline,))
             for i in range(a.clients)]
         for t in threads:
+            t.daemon = True  # Ctrl-C: main stops the gateway, threads die with us
+        for t in threads:
             t.start()
         for t in threads:
             t.join()
