@@ -30,6 +30,7 @@ struct cs_scan {
     EVP_MD_CTX *md;
     chatseal_error err;
     int in_canon; /* the parse of the input: its text stays in conv->canon */
+    cs_buf full, rsn; /* scratch for cs_form_message, reused per message */
 };
 
 static chatseal_error cs_conv_grow(chatseal_conv *conv)
@@ -83,24 +84,23 @@ static chatseal_error cs_conv_keep(struct cs_scan *s, const char *canon,
         m->core_len = m->full_len = len;
         m->full_off = m->core_off;
     } else {
-        cs_buf full = {0}, rsn = {0};
-        e = cs_form_message(canon, len, assistant, conv->max_depth, t, &full,
-                            &rsn);
+        cs_buf *full = &s->full, *rsn = &s->rsn;
+        full->n = rsn->n = 0;
+        e = cs_form_message(canon, len, assistant, conv->max_depth, t, full,
+                            rsn);
         m->core_len = t->n - m->core_off;
-        if (!e && rsn.n) {
+        if (!e && rsn->n) {
             m->full_off = t->n;
-            m->full_len = full.n;
-            cs_buf_put(t, full.p, full.n);
+            m->full_len = full->n;
+            cs_buf_put(t, full->p, full->n);
             m->rsn_off = t->n;
-            m->rsn_len = rsn.n;
-            cs_buf_put(t, rsn.p, rsn.n);
+            m->rsn_len = rsn->n;
+            cs_buf_put(t, rsn->p, rsn->n);
             m->rsn = CS_RSN_KEEP;
         } else {
             m->full_off = m->core_off;
             m->full_len = m->core_len;
         }
-        cs_buf_free(&full);
-        cs_buf_free(&rsn);
         if (e)
             return e;
     }
@@ -141,7 +141,8 @@ static int cs_on_message(void *ctx, size_t index, const char *canon,
 static chatseal_error cs_conv_scan(chatseal_conv *conv, cs_fc *fc,
                                    const char *json, size_t len, int in_canon)
 {
-    struct cs_scan s = {conv, EVP_MD_CTX_new(), CHATSEAL_OK, in_canon};
+    struct cs_scan s = {conv, EVP_MD_CTX_new(), CHATSEAL_OK, in_canon, {0},
+                        {0}};
     EVP_MD *sha = EVP_MD_fetch(NULL, "SHA256", NULL);
     chatseal_error e = CHATSEAL_E_CRYPTO;
     if (s.md && sha && EVP_DigestInit_ex2(s.md, sha, NULL)) {
@@ -156,6 +157,8 @@ static chatseal_error cs_conv_scan(chatseal_conv *conv, cs_fc *fc,
     else
         EVP_MD_free(sha);
     EVP_MD_CTX_free(s.md);
+    cs_buf_free(&s.full);
+    cs_buf_free(&s.rsn);
     return e;
 }
 
