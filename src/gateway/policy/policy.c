@@ -32,6 +32,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "api/adapter.h"
 #include "api/jspan.h"
 #include "ops/config.h"
 
@@ -46,9 +47,10 @@ typedef struct list {
 
 struct cs_policy {
     list user_members, tool_members, parts, params, fresh, bind;
-    list tokens;              /* literal control-token strings */
-    int pipe, deepseek;       /* pattern families */
-    unsigned char first[256]; /* first bytes of the literals */
+    list api_params[CS_API_COUNT]; /* the other APIs' parameters (not 0) */
+    list tokens;                   /* literal control-token strings */
+    int pipe, deepseek;            /* pattern families */
+    unsigned char first[256];      /* first bytes of the literals */
     int drop_params;
     char *fresh_roles;          /* for the library (pinned: plus system) */
     const char *fresh_text;     /* --fresh-roles as given, for messages */
@@ -279,6 +281,20 @@ cs_policy *cs_policy_new(const cs_config *cfg, char *why, size_t wl)
              (p->bind.n && cfg->purpose && strlen(cfg->purpose) > 900))
         which = "--bind-parameters (with a --purpose of at most 900 bytes)";
     free(params);
+    for (int a = 1; !which && a < CS_API_COUNT; a++) {
+        const cs_adapter *ad = cs_adapter_by_id(a);
+        const char *dp = ad && ad->params ? ad->params : "";
+        size_t n = strlen(dp) + strlen(extra) + 2;
+        char *t = malloc(n);
+        if (!t) {
+            which = "out of memory:";
+            break;
+        }
+        snprintf(t, n, "%s,%s", dp, extra);
+        if (list_parse(&p->api_params[a], t) != 0)
+            which = "--allow-parameters";
+        free(t);
+    }
     if (which) {
         snprintf(why, wl, "%s: too many names", which);
         cs_policy_free(p);
@@ -313,6 +329,8 @@ void cs_policy_free(cs_policy *p)
     list_free(&p->tool_members);
     list_free(&p->parts);
     list_free(&p->params);
+    for (int a = 0; a < CS_API_COUNT; a++)
+        list_free(&p->api_params[a]);
     list_free(&p->fresh);
     list_free(&p->bind);
     list_free(&p->tokens);
@@ -596,8 +614,19 @@ chatseal_error cs_policy_check_tail(const cs_policy *p, const char *canon,
 
 /* ---------------------------------------------------------- parameters -- */
 
+static chatseal_error params_check(const cs_policy *p, const list *allowed,
+                                   char **body, size_t *len, size_t *dropped,
+                                   char *why, size_t wl);
+
 chatseal_error cs_policy_params(const cs_policy *p, char **body, size_t *len,
                                 size_t *dropped, char *why, size_t wl)
+{
+    return params_check(p, &p->params, body, len, dropped, why, wl);
+}
+
+static chatseal_error params_check(const cs_policy *p, const list *allowed,
+                                   char **body, size_t *len, size_t *dropped,
+                                   char *why, size_t wl)
 {
     size_t pos = 0, out = 1;
     cs_span k, v;
@@ -605,7 +634,7 @@ chatseal_error cs_policy_params(const cs_policy *p, char **body, size_t *len,
     char *nb = NULL;
     *dropped = 0;
     while ((rc = cs_json_next_member(*body, *len, &pos, &k, &v)) == 1) {
-        if (list_has(&p->params, k.p, k.n)) {
+        if (list_has(allowed, k.p, k.n)) {
             if (nb) { /* copy the member: ,"key":value */
                 if (out > 1)
                     nb[out++] = ',';
@@ -683,6 +712,30 @@ chatseal_error cs_policy_forward(const cs_policy *p, const chatseal_conv *conv,
         *body = NULL;
     }
     return e;
+}
+
+chatseal_error cs_policy_forward_api(const cs_policy *p, int api,
+                                     const chatseal_conv *conv, char **body,
+                                     size_t *len, char *why, size_t wl)
+{
+    size_t dropped = 0;
+    why[0] = '\0';
+    if (api <= 0 || api >= CS_API_COUNT)
+        return CHATSEAL_E_INVALID_REQUEST;
+    chatseal_error e = chatseal_conv_canonical(conv, NULL, body, len);
+    if (e == CHATSEAL_OK)
+        e = params_check(p, &p->api_params[api], body, len, &dropped, why, wl);
+    if (e != CHATSEAL_OK) {
+        chatseal_free(*body);
+        *body = NULL;
+    }
+    return e;
+}
+
+int cs_policy_has_control_token(const cs_policy *p, const char *s, size_t n)
+{
+    cs_span m = {s, n};
+    return has_token(p, m);
 }
 
 /* ---------------------------------------------------- bound parameters -- */

@@ -66,6 +66,18 @@ chatseal_error cs_policy_check_tail(const cs_policy *p, const char *canon,
 chatseal_error cs_policy_params(const cs_policy *p, char **body, size_t *len,
                                 size_t *dropped, char *why, size_t whylen);
 
+/* The same for the other APIs (adapter.h; api is the adapter's id > 0):
+ * the canonical internal request less chatseal_token, its top-level members
+ * checked against that API's parameters plus --allow-parameters.  The tail
+ * rules are the adapter's (write_request). */
+chatseal_error cs_policy_forward_api(const cs_policy *p, int api,
+                                     const chatseal_conv *conv, char **body,
+                                     size_t *len, char *why, size_t whylen);
+
+/* 1 if the text holds a control-token string of the configured families
+ * (--control-tokens); for the adapters' tail checks. */
+int cs_policy_has_control_token(const cs_policy *p, const char *s, size_t n);
+
 /* With --bind-parameters: *out is the purpose to bind into tokens, the
  * configured one (may be NULL) plus "params:" and a SHA-256 of the named
  * top-level members' canonical values, so a conversation's tools (say) are

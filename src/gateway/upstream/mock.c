@@ -32,7 +32,7 @@
 
 #define ECHO_MAX 200
 
-static int add_part(cs_mock_reply *m, char *text, size_t len)
+int cs_mock_add_part(cs_mock_reply *m, char *text, size_t len)
 {
     char **p = realloc(m->parts, (m->nparts + 1) * sizeof *p);
     if (!p)
@@ -48,14 +48,14 @@ static int add_part(cs_mock_reply *m, char *text, size_t len)
     return 0;
 }
 
-static int add_json(cs_mock_reply *m, json_t *v, int sse)
+int cs_mock_add_json(cs_mock_reply *m, json_t *v, int sse)
 {
     char *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(v);
     if (!text)
         return -1;
     if (!sse)
-        return add_part(m, text, strlen(text));
+        return cs_mock_add_part(m, text, strlen(text));
     size_t n = strlen(text);
     char *ev = malloc(n + 9);
     if (!ev) {
@@ -66,7 +66,7 @@ static int add_json(cs_mock_reply *m, json_t *v, int sse)
     memcpy(ev + 6, text, n);
     memcpy(ev + 6 + n, "\n\n", 3);
     free(text);
-    return add_part(m, ev, n + 8);
+    return cs_mock_add_part(m, ev, n + 8);
 }
 
 void cs_mock_reply_free(cs_mock_reply *m)
@@ -82,7 +82,7 @@ void cs_mock_reply_free(cs_mock_reply *m)
 }
 
 /* Text of a message's content: a string, or the text parts of an array. */
-static void content_text(json_t *content, char *out, size_t outlen)
+void cs_mock_text(json_t *content, char *out, size_t outlen)
 {
     out[0] = '\0';
     size_t n = 0;
@@ -110,7 +110,7 @@ static void content_text(json_t *content, char *out, size_t outlen)
     }
 }
 
-static int mentions_tool(const char *s)
+int cs_mock_mentions_tool(const char *s)
 {
     return strstr(s, "tool") || strstr(s, "weather") || strstr(s, "Tool") ||
            strstr(s, "Weather");
@@ -128,15 +128,15 @@ static json_t *chunk(const char *id, json_int_t created, const char *model,
                      choice);
 }
 
-static int error_reply(cs_mock_reply *m, int status, const char *msg)
+int cs_mock_error(cs_mock_reply *m, int status, const char *msg)
 {
     m->status = status;
     cs_headers_set(&m->headers, "Content-Type", "application/json");
-    return add_json(m,
-                    json_pack("{s:{s:s,s:s,s:n,s:s}}", "error", "message", msg,
-                              "type", "invalid_request_error", "param", "code",
-                              "mock_error"),
-                    0);
+    return cs_mock_add_json(
+        m,
+        json_pack("{s:{s:s,s:s,s:n,s:s}}", "error", "message", msg, "type",
+                  "invalid_request_error", "param", "code", "mock_error"),
+        0);
 }
 
 /* One chat turn of the mock model: what it answers, and the reply's ids. */
@@ -183,7 +183,7 @@ static void read_turn(mock_turn *t, json_t *req, json_t *msgs, const char *body,
     json_t *last = nmsg ? json_array_get(msgs, nmsg - 1) : NULL;
     const char *last_role = json_string_value(json_object_get(last, "role"));
     char said[ECHO_MAX + 8];
-    content_text(json_object_get(last, "content"), said, sizeof said);
+    cs_mock_text(json_object_get(last, "content"), said, sizeof said);
     json_t *tools = json_object_get(req, "tools");
     if (last_role && !strcmp(last_role, "tool")) {
         snprintf(t->text, sizeof t->text, "[mock] The tool answered: \"%s\".",
@@ -192,7 +192,7 @@ static void read_turn(mock_turn *t, json_t *req, json_t *msgs, const char *body,
         snprintf(t->text, sizeof t->text,
                  "[mock] Nothing to answer: the last message is not from the "
                  "user.");
-    } else if (json_array_size(tools) && mentions_tool(said)) {
+    } else if (json_array_size(tools) && cs_mock_mentions_tool(said)) {
         json_t *fn = json_object_get(json_array_get(tools, 0), "function");
         json_t *name = json_object_get(fn, "name");
         t->tool_name = json_is_string(name) ? json_string_value(name) : "tool";
@@ -224,7 +224,7 @@ static int reply_whole(cs_mock_reply *m, const mock_turn *t)
     for (const char *p = t->tool_name ? t->args : t->text; *p; p++)
         words += *p == ' ';
     cs_headers_set(&m->headers, "Content-Type", "application/json");
-    return add_json(
+    return cs_mock_add_json(
         m,
         json_pack(
             "{s:s,s:s,s:I,s:s,s:s,s:[{s:i,s:o,s:n,s:s}],"
@@ -242,7 +242,7 @@ static int reply_whole(cs_mock_reply *m, const mock_turn *t)
  * fragments split at UTF-8 boundaries. */
 static int stream_tool_call(cs_mock_reply *m, const mock_turn *t)
 {
-    int rc = add_json(
+    int rc = cs_mock_add_json(
         m,
         chunk(t->id, t->created, t->model,
               json_pack("{s:s,s:n,s:[{s:i,s:s,s:s,s:{s:s,s:s}}]}", "role",
@@ -259,13 +259,13 @@ static int stream_tool_call(cs_mock_reply *m, const mock_turn *t)
         if (end <= start)
             continue;
         json_t *frag = json_stringn(t->args + start, end - start);
-        rc |=
-            add_json(m,
-                     chunk(t->id, t->created, t->model,
-                           json_pack("{s:[{s:i,s:{s:o}}]}", "tool_calls",
-                                     "index", 0, "function", "arguments", frag),
-                           NULL),
-                     1);
+        rc |= cs_mock_add_json(
+            m,
+            chunk(t->id, t->created, t->model,
+                  json_pack("{s:[{s:i,s:{s:o}}]}", "tool_calls", "index", 0,
+                            "function", "arguments", frag),
+                  NULL),
+            1);
         start = end;
     }
     return rc;
@@ -274,7 +274,7 @@ static int stream_tool_call(cs_mock_reply *m, const mock_turn *t)
 /* Streamed text: a role chunk, then one chunk per word.  *words: how many. */
 static int stream_text(cs_mock_reply *m, const mock_turn *t, size_t *words)
 {
-    int rc = add_json(
+    int rc = cs_mock_add_json(
         m,
         chunk(t->id, t->created, t->model,
               json_pack("{s:s,s:s}", "role", "assistant", "content", ""), NULL),
@@ -283,11 +283,11 @@ static int stream_text(cs_mock_reply *m, const mock_turn *t, size_t *words)
     while (*p) {
         const char *e = strchr(p, ' ');
         e = e ? e + 1 : p + strlen(p);
-        rc |= add_json(m,
-                       chunk(t->id, t->created, t->model,
-                             json_pack("{s:s%}", "content", p, (size_t)(e - p)),
-                             NULL),
-                       1);
+        rc |= cs_mock_add_json(
+            m,
+            chunk(t->id, t->created, t->model,
+                  json_pack("{s:s%}", "content", p, (size_t)(e - p)), NULL),
+            1);
         (*words)++;
         p = e;
     }
@@ -308,12 +308,12 @@ static int reply_stream(cs_mock_reply *m, const mock_turn *t)
     } else {
         rc = stream_text(m, t, &words);
     }
-    rc |= add_json(m,
-                   chunk(t->id, t->created, t->model, json_object(),
-                         t->tool_name ? "tool_calls" : "stop"),
-                   1);
+    rc |= cs_mock_add_json(m,
+                           chunk(t->id, t->created, t->model, json_object(),
+                                 t->tool_name ? "tool_calls" : "stop"),
+                           1);
     if (t->usage)
-        rc |= add_json(
+        rc |= cs_mock_add_json(
             m,
             json_pack("{s:s,s:s,s:I,s:s,s:s,s:[],s:{s:I,s:I,s:I}}", "id", t->id,
                       "object", "chat.completion.chunk", "created", t->created,
@@ -323,7 +323,7 @@ static int reply_stream(cs_mock_reply *m, const mock_turn *t)
                       (json_int_t)((size_t)t->prompt_tokens + words)),
             1);
     char *done = strdup("data: [DONE]\n\n");
-    rc |= done ? add_part(m, done, strlen(done)) : -1;
+    rc |= done ? cs_mock_add_part(m, done, strlen(done)) : -1;
     return rc ? -1 : 0;
 }
 
@@ -335,7 +335,7 @@ static int chat_reply(cs_mock_reply *m, const char *body, size_t len)
     json_t *msgs = json_object_get(req, "messages");
     if (!json_is_array(msgs)) {
         json_decref(req);
-        return error_reply(m, 400, "the mock model needs a messages array");
+        return cs_mock_error(m, 400, "the mock model needs a messages array");
     }
     mock_turn *t = calloc(1, sizeof *t);
     if (!t) {
@@ -365,16 +365,26 @@ cs_mock_reply *cs_mock_reply_build(cs_gw *gw, const char *method,
         !strncmp(path, "/v1/models", 10)) {
         m->status = 200;
         cs_headers_set(&m->headers, "Content-Type", "application/json");
-        rc = add_json(m,
-                      json_pack("{s:s,s:[{s:s,s:s,s:i,s:s}]}", "object", "list",
-                                "data", "id", "chatseal-mock", "object",
-                                "model", "created", 0, "owned_by", "chatseal"),
-                      0);
+        rc = cs_mock_add_json(m,
+                              json_pack("{s:s,s:[{s:s,s:s,s:i,s:s}]}", "object",
+                                        "list", "data", "id", "chatseal-mock",
+                                        "object", "model", "created", 0,
+                                        "owned_by", "chatseal"),
+                              0);
     } else if (!strcmp(method, "POST") && plen == 20 &&
                !strncmp(path, "/v1/chat/completions", 20)) {
         rc = chat_reply(m, body, len);
+    } else if (!strcmp(method, "POST") && plen == 13 &&
+               !strncmp(path, "/v1/responses", 13)) {
+        rc = cs_mock_responses(m, body, len);
+    } else if (!strcmp(method, "POST") && plen == 12 &&
+               !strncmp(path, "/v1/messages", 12)) {
+        rc = cs_mock_messages(m, body, len);
+    } else if (!strcmp(method, "POST") && plen == 9 &&
+               !strncmp(path, "/api/chat", 9)) {
+        rc = cs_mock_ollama(m, body, len);
     } else {
-        rc = error_reply(m, 404, "the mock model has no such endpoint");
+        rc = cs_mock_error(m, 404, "the mock model has no such endpoint");
     }
     if (rc != 0) {
         cs_mock_reply_free(m);
