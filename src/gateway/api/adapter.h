@@ -47,6 +47,7 @@
 #include <stddef.h>
 
 #include "chatseal.h"
+#include "core/errors.h"
 
 struct json_t;
 struct cs_policy;
@@ -62,8 +63,7 @@ typedef enum cs_ev {
     CS_EV_SKIP      /* not the client's (e.g. bytes after the end): drop */
 } cs_ev;
 
-/* Error body styles (core/errors.c renders them). */
-enum { CS_STYLE_OPENAI = 0, CS_STYLE_ANTHROPIC = 1, CS_STYLE_OLLAMA = 2 };
+/* Error body styles: CS_STYLE_* of core/errors.h. */
 
 typedef struct cs_adapter cs_adapter;
 

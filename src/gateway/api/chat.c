@@ -1,5 +1,9 @@
 /*
- * chat.c -- POST /v1/chat/completions, the gateway's reason to exist.
+ * chat.c -- the shared path of every chat API (adapter.h): POST
+ * /v1/chat/completions, /v1/responses, /v1/messages, /api/chat.  Described
+ * here for Chat Completions, the gateway's reason to exist; the other APIs
+ * differ only in the adapter's steps (their body is mapped onto internal
+ * messages and back, their reply assembled from their own JSON or stream).
  *
  * 1. Parse the body with the strict libchatseal parser (duplicate keys, lone
  *    surrogates, bad UTF-8 ... are refused with their own 400 code).
@@ -24,12 +28,12 @@
  *        cut out is exactly what any JSON parser reads from what we send),
  *        choices[0].message is signed byte for byte, and the body goes back
  *        with "chatseal":{"token","count","kid"} and a Chatseal-Token header.
- *      - SSE reply: events pass through one by one as they arrive; deltas are
- *        assembled (assemble.c); `data: [DONE]` is held back until one last
- *        chat.completion.chunk with empty choices and
- *        "chatseal":{"token","count","kid","message"} has been sent.  A cut,
- *        an error event or a malformed event ends the stream with an
- *        `data: {"error":...}` event and no token.
+ *      - SSE (or NDJSON) reply: events pass through one by one as they
+ *        arrive and the adapter assembles them (chat_api.c: assemble.c);
+ *        `data: [DONE]` is held back until one last chat.completion.chunk
+ *        with empty choices and "chatseal":{"token","count","kid","message"}
+ *        has been sent.  A cut, an error event or a malformed event ends the
+ *        stream with an error event (`data: {"error":...}`) and no token.
  *      - any non-2xx reply is passed through unchanged, without a token.
  *
  * The context lives until both sides are done: the client answer (or the
@@ -137,12 +141,15 @@ void cs_chat_free(chat *c)
     free(c->token_in);
     chatseal_free(c->body_token);
     chatseal_free(c->p_canon);
+    free(c->p_member);
     chatseal_free(c->p_token);
     free(c->ctype);
     if (c->buf)
         evbuffer_free(c->buf);
     cs_sse_free(&c->sse);
-    cs_assembly_free(c->as);
+    cs_ndjson_free(&c->nd);
+    if (c->st)
+        c->ad->stream_free(c->st);
     free(c);
 }
 
@@ -198,15 +205,12 @@ static void stream_error(chat *c, chatseal_error e, const char *detail,
         return;
     cs_req *r = cs_chat_release(c);
     r->code = e;
-    if (send_event) {
-        char *ej = cs_error_json(e, detail, NULL);
-        if (ej) {
-            cs_req_stream_write(r, "data: ", 6);
-            cs_req_stream_write(r, ej, strlen(ej));
-            cs_req_stream_write(r, "\n\n", 2);
-            free(ej);
-        }
-    }
+    size_t n = 0;
+    char *ev =
+        send_event && c->st ? c->ad->stream_error(c->st, e, detail, &n) : NULL;
+    if (ev)
+        cs_req_stream_write(r, ev, n);
+    free(ev);
     stream_closed(c);
     cs_req_stream_end(r, 1);
 }
@@ -230,15 +234,32 @@ static int keep_error(chatseal_error e)
  * messages; the model's reply is one object, and anything else goes the
  * other way, where chatseal_conv_append refuses it.
  */
+static chatseal_error append_all(chat *c, const char *msg, size_t len)
+{
+    if (!len || msg[0] != '[')
+        return chatseal_conv_append(c->conv, msg, len);
+    /* an array (an adapter's reply of several items): one by one */
+    cs_span arr = {msg, len}, el;
+    int rc;
+    chatseal_error err = CHATSEAL_OK;
+    for (size_t i = 0; err == CHATSEAL_OK; i++) {
+        if ((rc = cs_json_element(arr, i, &el)) != 1)
+            return rc == 0 && i > 0 ? CHATSEAL_OK : CHATSEAL_E_INVALID_MESSAGE;
+        err = chatseal_conv_append(c->conv, el.p, el.n);
+    }
+    return err;
+}
+
 static chatseal_error sign_reply(chat *c, const char *msg, size_t len,
                                  char **token)
 {
     chatseal_error err;
-    if (c->token_in && len && msg[0] == '{') {
+    c->n_before = chatseal_conv_count(c->conv);
+    if (c->token_in && len && (msg[0] == '{' || msg[0] == '[')) {
         err = chatseal_extend(c->gw->ring, c->conv, c->token_in, msg, len,
                               &c->opt, token, NULL);
     } else {
-        err = chatseal_conv_append(c->conv, msg, len);
+        err = append_all(c, msg, len);
         if (err == CHATSEAL_OK)
             err = chatseal_sign(c->gw->ring, c->conv,
                                 chatseal_conv_count(c->conv), &c->opt, token);
@@ -254,12 +275,67 @@ static chatseal_error sign_reply(chat *c, const char *msg, size_t len,
     return err;
 }
 
-static char *json_quote(const char *s)
+/* The signed forms of the messages sign_reply appended, as a JSON array
+ * text (malloc'd): what the reply's "output" is made of. */
+static char *signed_forms(chat *c, size_t *len)
 {
-    json_t *v = json_string(s);
-    char *out = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
-    json_decref(v);
+    struct evbuffer *b = evbuffer_new();
+    if (!b)
+        return NULL;
+    size_t n = chatseal_conv_count(c->conv);
+    evbuffer_add(b, "[", 1);
+    for (size_t i = c->n_before; i < n; i++) {
+        size_t fl = 0;
+        const char *f = chatseal_conv_message(c->conv, i, &fl);
+        if (i > c->n_before)
+            evbuffer_add(b, ",", 1);
+        if (f)
+            evbuffer_add(b, f, fl);
+    }
+    evbuffer_add(b, "]", 1);
+    *len = evbuffer_get_length(b);
+    char *out = malloc(*len + 1);
+    if (out) {
+        evbuffer_remove(b, out, *len);
+        out[*len] = '\0';
+    }
+    evbuffer_free(b);
     return out;
+}
+
+/*
+ * The chatseal member of a reply (malloc'd): {"count","kid",[out],"token"},
+ * keys in order.  With an output: the adapter's rendering of the signed
+ * forms, under "message" for Chat Completions (its stream's last chunk, as
+ * it always was) and "output" for the other APIs.  Chat Completions' JSON
+ * reply has none: the body holds the message.
+ */
+static char *chatseal_member(chat *c, const char *forms, size_t flen,
+                             const char *token, int with_output)
+{
+    char *out = NULL;
+    if (with_output && c->ad->output && forms) {
+        json_t *f = json_loadb(forms, flen,
+                               JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+        json_t *o = f ? c->ad->output(f) : NULL;
+        json_decref(f);
+        out = o ? json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY |
+                                    JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
+                : NULL;
+        json_decref(o);
+        if (!out)
+            return NULL;
+    }
+    const char *kid = chatseal_keyring_signing_kid(c->gw->ring);
+    size_t n = strlen(kid) + strlen(token) + (out ? strlen(out) : 0) + 64;
+    char *m = malloc(n);
+    if (m)
+        snprintf(m, n, "{\"count\":%zu,\"kid\":\"%s\",%s%s%s\"token\":\"%s\"}",
+                 chatseal_conv_count(c->conv), kid,
+                 out ? (c->ad->id == 0 ? "\"message\":" : "\"output\":") : "",
+                 out ? out : "", out ? "," : "", token);
+    free(out);
+    return m;
 }
 
 /* ------------------------------------------------------ the commit -- */
@@ -274,9 +350,8 @@ static const char *commit_why(chatseal_error e)
 }
 
 static void send_json(chat *c, const char *canon, size_t clen,
-                      const char *token);
-static void send_stream_end(chat *c, const char *canon, size_t clen,
-                            const char *token);
+                      const char *member, const char *token);
+static void send_stream_end(chat *c, const char *member);
 
 /* The store's answer to the commit of a signed reply: only now does the
  * token exist for the client (with a store, a token is handed out only once
@@ -287,42 +362,55 @@ static void on_committed(void *arg, chatseal_error err)
     c->store_wait = 0;
     c->busy++;
     if (c->r && err != CHATSEAL_OK) {
-        if (c->as)
+        if (c->st)
             stream_error(c, err, commit_why(err), 1);
         else
             answer_error(c, err, commit_why(err));
     } else if (c->r) {
-        if (c->as)
-            send_stream_end(c, c->p_canon, c->p_clen, c->p_token);
+        if (c->st)
+            send_stream_end(c, c->p_member);
         else
-            send_json(c, c->p_canon, c->p_clen, c->p_token);
+            send_json(c, c->p_canon, c->p_clen, c->p_member, c->p_token);
     }
     /* else: the client left while the commit was on its way; the record is
      * the conversation's newest all the same: GET /v1/chatseal/conversation
      * gives its message back (docs/GATEWAY.md, lost replies) */
     chatseal_free(c->p_canon);
+    free(c->p_member);
     chatseal_free(c->p_token);
-    c->p_canon = c->p_token = NULL;
+    c->p_canon = c->p_token = c->p_member = NULL;
     c->busy--;
     cs_chat_maybe_free(c);
 }
 
 /* Sends the reply now, or after the store has made token the newest.
- * Takes canon and token over; msg is the signed message inside canon. */
-static void deliver(chat *c, char *canon, size_t clen, const char *msg,
-                    size_t mlen, char *token)
+ * Takes canon (the JSON reply; NULL for a stream), member and token over;
+ * msg is what the record keeps (the signed message, or an array of them). */
+static void deliver(chat *c, char *canon, size_t clen, char *member,
+                    const char *msg, size_t mlen, char *token)
 {
-    if (!c->use_store) {
-        if (c->as)
-            send_stream_end(c, canon, clen, token);
-        else
-            send_json(c, canon, clen, token);
+    if (!member) {
         chatseal_free(canon);
+        chatseal_free(token);
+        if (c->st)
+            stream_error(c, CHATSEAL_E_NO_MEMORY, NULL, 1);
+        else
+            answer_error(c, CHATSEAL_E_NO_MEMORY, NULL);
+        return;
+    }
+    if (!c->use_store) {
+        if (c->st)
+            send_stream_end(c, member);
+        else
+            send_json(c, canon, clen, member, token);
+        chatseal_free(canon);
+        free(member);
         chatseal_free(token);
         return;
     }
     c->p_canon = canon;
     c->p_clen = clen;
+    c->p_member = member;
     c->p_token = token;
     c->store_wait = 1;
     c->mode = M_DRAIN; /* upstream bytes after the end are not ours */
@@ -330,15 +418,54 @@ static void deliver(chat *c, char *canon, size_t clen, const char *msg,
                  (long)chatseal_conv_count(c->conv), on_committed, c);
 }
 
+/* What the record keeps of a reply: its one message, or the array. */
+static void record_msg(const char *forms, size_t flen, const char **msg,
+                       size_t *mlen)
+{
+    cs_span arr = {forms, flen}, el;
+    if (cs_json_element(arr, 0, &el) == 1 && el.p + el.n + 1 == forms + flen) {
+        *msg = el.p;
+        *mlen = el.n;
+    } else {
+        *msg = forms;
+        *mlen = flen;
+    }
+}
+
 /* ------------------------------------------------------ JSON replies -- */
+
+/* The messages an adapter reads from a canonical JSON reply, as a JSON
+ * array text (malloc'd), or NULL with why. */
+static char *adapter_reply(chat *c, const char *canon, size_t clen, size_t *len,
+                           char *why, size_t wl)
+{
+    json_t *j =
+        json_loadb(canon, clen, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    json_t *msgs = NULL;
+    char *out = NULL;
+    if (!j || c->ad->reply_messages(j, &msgs, why, wl) != 0 ||
+        !json_is_array(msgs)) {
+        if (!why[0])
+            snprintf(why, wl, "the upstream reply has no message");
+    } else if (!(out = json_dumps(msgs, JSON_COMPACT | JSON_ALLOW_NUL |
+                                            JSON_REAL_PRECISION(17)))) {
+        snprintf(why, wl, "out of memory");
+    } else {
+        *len = strlen(out);
+    }
+    json_decref(j);
+    json_decref(msgs);
+    return out;
+}
 
 static void finish_json(chat *c)
 {
     size_t len = evbuffer_get_length(c->buf);
     const char *body = (const char *)evbuffer_pullup(c->buf, -1);
-    char *canon = NULL, *token = NULL;
+    char *canon = NULL, *token = NULL, *amsg = NULL;
     size_t clen = 0;
     char why[200];
+    why[0] = '\0';
     chatseal_error err =
         chatseal_canonicalize(body ? body : "", len, 0, &canon, &clen);
     if (err != CHATSEAL_OK) {
@@ -347,17 +474,28 @@ static void finish_json(chat *c)
         answer_error(c, CHATSEAL_E_UPSTREAM_ERROR, why);
         return;
     }
-    cs_span root = {canon, clen}, choices, ch0, msg;
-    if (clen == 0 || canon[0] != '{' ||
-        cs_json_member(root, "choices", &choices) != 1 ||
-        cs_json_element(choices, 0, &ch0) != 1 ||
-        cs_json_member(ch0, "message", &msg) != 1) {
+    cs_span root = {canon, clen}, choices, ch0, msg = {NULL, 0};
+    if (c->ad->reply_messages) {
+        if ((amsg = adapter_reply(c, canon, clen, &msg.n, why, sizeof why)))
+            msg.p = amsg;
+    } else if (!(clen && canon[0] == '{' &&
+                 cs_json_member(root, "choices", &choices) == 1 &&
+                 cs_json_element(choices, 0, &ch0) == 1 &&
+                 cs_json_member(ch0, "message", &msg) == 1)) {
+        msg.p = NULL;
+    }
+    if (!msg.p) {
         chatseal_free(canon);
         answer_error(c, CHATSEAL_E_UPSTREAM_ERROR,
-                     "the upstream reply has no choices[0].message");
+                     why[0] ? why
+                            : "the upstream reply has no choices[0].message");
         return;
     }
     err = sign_reply(c, msg.p, msg.n, &token);
+    if (amsg) {
+        free(amsg);
+        msg.p = NULL;
+    }
     if (err != CHATSEAL_OK) {
         chatseal_free(canon);
         snprintf(why, sizeof why,
@@ -366,11 +504,25 @@ static void finish_json(chat *c)
         answer_error(c, keep_error(err) ? err : CHATSEAL_E_UPSTREAM_ERROR, why);
         return;
     }
-    deliver(c, canon, clen, msg.p, msg.n, token);
+    size_t flen = 0, mlen = 0;
+    char *forms = signed_forms(c, &flen);
+    const char *m = NULL;
+    /* Chat Completions' JSON reply: no output, the body holds it */
+    char *member = forms ? chatseal_member(c, forms, flen, token,
+                                           c->ad->reply_messages != NULL)
+                         : NULL;
+    if (!c->ad->reply_messages) {
+        m = msg.p; /* as it came (chat: the record keeps the reply's) */
+        mlen = msg.n;
+    } else if (forms) {
+        record_msg(forms, flen, &m, &mlen);
+    }
+    deliver(c, canon, clen, member, m, mlen, token);
+    free(forms);
 }
 
 static void send_json(chat *c, const char *canon, size_t clen,
-                      const char *token)
+                      const char *member, const char *token)
 {
     /* the canonical reply, minus any "chatseal" member, plus ours */
     struct evbuffer *out = evbuffer_new();
@@ -386,12 +538,7 @@ static void send_json(chat *c, const char *canon, size_t clen,
         first = 0;
         evbuffer_add(out, k.p - 1, (size_t)(v.p + v.n - (k.p - 1)));
     }
-    const char *kid = chatseal_keyring_signing_kid(c->gw->ring);
-    evbuffer_add_printf(out,
-                        "%s\"chatseal\":{\"count\":%zu,\"kid\":\"%s\","
-                        "\"token\":\"%s\"}}",
-                        first ? "" : ",", chatseal_conv_count(c->conv), kid,
-                        token);
+    evbuffer_add_printf(out, "%s\"chatseal\":%s}", first ? "" : ",", member);
     cs_req *r = cs_chat_release(c);
     if (strlen(token) <= HEADER_TOKEN_MAX)
         cs_req_header(r, "Chatseal-Token", token);
@@ -400,132 +547,104 @@ static void send_json(chat *c, const char *canon, size_t clen,
     evbuffer_free(out);
 }
 
-/* ------------------------------------------------------- SSE replies -- */
+/* ---------------------------------------------------- stream replies -- */
 
 static void finish_stream(chat *c)
 {
-    char *msg = cs_assembly_message(c->as);
-    char *canon = NULL, *token = NULL;
-    size_t clen = 0;
+    json_t *msgs = c->ad->stream_messages(c->st);
+    char *text = msgs ? json_dumps(msgs, JSON_COMPACT | JSON_ALLOW_NUL |
+                                             JSON_REAL_PRECISION(17))
+                      : NULL;
+    json_decref(msgs);
+    char *token = NULL;
     chatseal_error err =
-        msg ? chatseal_canonicalize(msg, strlen(msg), 0, &canon, &clen)
-            : CHATSEAL_E_NO_MEMORY;
-    if (err == CHATSEAL_OK)
-        err = sign_reply(c, canon, clen, &token);
-    free(msg);
+        text ? sign_reply(c, text, strlen(text), &token) : CHATSEAL_E_NO_MEMORY;
+    free(text);
     if (err != CHATSEAL_OK) {
         char why[160];
         snprintf(why, sizeof why, "the streamed message cannot be signed (%s)",
                  chatseal_error_name(err));
-        chatseal_free(canon);
         stream_error(c, keep_error(err) ? err : CHATSEAL_E_UPSTREAM_ERROR, why,
                      1);
         return;
     }
     /* the client is given the message as signed (FORMAT.md §2.1: its
      * signed form, with its reasoning), so it stores exactly that */
-    size_t fl = 0, n = chatseal_conv_count(c->conv);
-    const char *f = n ? chatseal_conv_message(c->conv, n - 1, &fl) : NULL;
-    char *form = NULL;
-    size_t formlen = 0;
-    if (f && chatseal_canonicalize(f, fl, 0, &form, &formlen) == CHATSEAL_OK) {
-        chatseal_free(canon);
-        canon = form;
-        clen = formlen;
-    }
-    deliver(c, canon, clen, canon, clen, token);
+    size_t flen = 0, mlen = 0;
+    char *forms = signed_forms(c, &flen);
+    const char *m = NULL;
+    char *member = forms ? chatseal_member(c, forms, flen, token, 1) : NULL;
+    if (forms)
+        record_msg(forms, flen, &m, &mlen);
+    deliver(c, NULL, 0, member, m, mlen, token);
+    free(forms);
 }
 
-static void send_stream_end(chat *c, const char *canon, size_t clen,
-                            const char *token)
+static void send_stream_end(chat *c, const char *member)
 {
-    char *id = json_quote(cs_assembly_id(c->as));
-    char *model = json_quote(cs_assembly_model(c->as));
-    struct evbuffer *ev = evbuffer_new();
-    evbuffer_add_printf(ev,
-                        "data: {\"chatseal\":{\"count\":%zu,\"kid\":\"%s\","
-                        "\"message\":",
-                        chatseal_conv_count(c->conv),
-                        chatseal_keyring_signing_kid(c->gw->ring));
-    evbuffer_add(ev, canon, clen);
-    evbuffer_add_printf(ev,
-                        ",\"token\":\"%s\"},\"choices\":[],\"created\":%lld,"
-                        "\"id\":%s,\"model\":%s,"
-                        "\"object\":\"chat.completion.chunk\"}\n\n"
-                        "data: [DONE]\n\n",
-                        token, cs_assembly_created(c->as), id ? id : "\"\"",
-                        model ? model : "\"\"");
-    free(id);
-    free(model);
+    size_t n = 0;
+    char *end = c->ad->stream_close(c->st, member, strlen(member), &n);
+    if (!end) {
+        stream_error(c, CHATSEAL_E_NO_MEMORY, NULL, 1);
+        return;
+    }
     cs_req *r = cs_chat_release(c);
-    size_t n = evbuffer_get_length(ev);
-    cs_req_stream_write(r, evbuffer_pullup(ev, -1), n);
-    evbuffer_free(ev);
+    cs_req_stream_write(r, end, n);
+    free(end);
     stream_closed(c);
     cs_req_stream_end(r, 0);
     c->mode = M_DRAIN; /* the upstream may still send its last bytes */
 }
 
+/* One event (SSE) or line (NDJSON) of the reply: the adapter says what it
+ * is.  Non-zero stops the reader. */
 static int on_event(void *arg, const char *raw, size_t rawlen,
-                    const char *event, const char *data, size_t datalen,
-                    int has_data)
+                    const char *event, const char *data, size_t datalen)
 {
     chat *c = arg;
-    if (c->mode != M_SSE || !c->r)
+    if ((c->mode != M_SSE && c->mode != M_NDJSON) || !c->r)
         return 1;
-    if (has_data && datalen == 6 && !memcmp(data, "[DONE]", 6)) {
+    char why[200];
+    why[0] = '\0';
+    switch (c->ad->stream_event(c->st, event, data, datalen, why, sizeof why)) {
+    case CS_EV_PASS:
+        cs_req_stream_write(c->r, raw, rawlen);
+        break;
+    case CS_EV_HOLD:
+    case CS_EV_SKIP:
+        break;
+    case CS_EV_FINISH:
         finish_stream(c);
         return 1;
-    }
-    if (!strcmp(event, "error")) {
+    case CS_EV_FAIL:
+        stream_error(c, CHATSEAL_E_UPSTREAM_ERROR,
+                     why[0] ? why : "the upstream sent a malformed event", 1);
+        return 1;
+    case CS_EV_UPSTREAM:
+        /* the client sees the upstream's own error event */
         cs_req_stream_write(c->r, raw, rawlen);
         stream_error(c, CHATSEAL_E_UPSTREAM_ERROR,
                      "the upstream reported an error", 0);
         return 1;
     }
-    if (has_data) {
-        json_t *j = json_loadb(data, datalen,
-                               JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL |
-                                   JSON_DECODE_INT_AS_REAL,
-                               NULL);
-        if (!json_is_object(j)) {
-            json_decref(j);
-            stream_error(c, CHATSEAL_E_UPSTREAM_ERROR,
-                         "the upstream sent an event that is not a JSON "
-                         "object",
-                         1);
-            return 1;
-        }
-        if (json_object_get(j, "error")) {
-            json_decref(j);
-            /* the client sees the upstream's own error event */
-            cs_req_stream_write(c->r, raw, rawlen);
-            stream_error(c, CHATSEAL_E_UPSTREAM_ERROR,
-                         "the upstream reported an error", 0);
-            return 1;
-        }
-        if (json_object_get(j, "chatseal")) {
-            json_decref(j);
-            stream_error(c, CHATSEAL_E_UPSTREAM_ERROR,
-                         "the upstream sent a chatseal member of its own", 1);
-            return 1;
-        }
-        int bad = cs_assembly_add(c->as, j);
-        json_decref(j);
-        if (bad) {
-            stream_error(c, CHATSEAL_E_UPSTREAM_ERROR,
-                         "the upstream sent an event that is not a valid "
-                         "chat.completion.chunk, or the reply is too large",
-                         1);
-            return 1;
-        }
-    }
-    cs_req_stream_write(c->r, raw, rawlen);
     if (!c->paused && cs_req_pending(c->r) > PAUSE_AT && c->up) {
         c->paused = 1;
         cs_upstream_pause(c->up, 1);
     }
     return 0;
+}
+
+static int on_sse(void *arg, const char *raw, size_t rawlen, const char *event,
+                  const char *data, size_t datalen, int has_data)
+{
+    (void)has_data;
+    return on_event(arg, raw, rawlen, event, data, datalen);
+}
+
+static int on_line(void *arg, const char *raw, size_t rawlen, const char *line,
+                   size_t len)
+{
+    return on_event(arg, raw, rawlen, NULL, line, len);
 }
 
 /* ------------------------------------------------ upstream callbacks -- */
@@ -539,6 +658,26 @@ static int skip_upstream_header(const cs_headers *h, const char *name)
         if (!strcasecmp(name, skip[i]))
             return 1;
     return cs_http_is_hop_by_hop(h, name);
+}
+
+/* A 2xx streamed reply: the adapter's stream state and the reader. */
+static void begin_stream(chat *c, cs_req *r, int ndjson)
+{
+    cs_adapter_ctx ctx = {c->gw->policy, (size_t)c->gw->cfg.max_response};
+    size_t max = (size_t)c->gw->cfg.max_response;
+    c->mode = ndjson ? M_NDJSON : M_SSE;
+    c->st = c->ad->stream_new ? c->ad->stream_new(&ctx) : NULL;
+    if (!c->st || (ndjson ? cs_ndjson_init(&c->nd, max)
+                          : cs_sse_init(&c->sse, max)) != 0) {
+        stop_upstream(c);
+        answer_error(c, CHATSEAL_E_NO_MEMORY, NULL);
+        return;
+    }
+    cs_headers_set(&r->resp_headers, "Cache-Control", "no-cache");
+    cs_headers_set(&r->resp_headers, "X-Accel-Buffering", "no");
+    cs_req_stream_begin(r, c->status, c->ctype);
+    c->stream_open = 1;
+    cs_metrics_streams(c->gw->metrics, 1);
 }
 
 static void on_head(void *arg, int status, const cs_headers *h)
@@ -568,19 +707,10 @@ static void on_head(void *arg, int status, const cs_headers *h)
         answer_error(c, CHATSEAL_E_UPSTREAM_ERROR,
                      "the upstream sent a compressed reply");
     } else if (ct && !strncasecmp(ct, "text/event-stream", 17)) {
-        c->mode = M_SSE;
-        c->as = cs_assembly_new((size_t)c->gw->cfg.max_response);
-        if (!c->as ||
-            cs_sse_init(&c->sse, (size_t)c->gw->cfg.max_response) != 0) {
-            stop_upstream(c);
-            answer_error(c, CHATSEAL_E_NO_MEMORY, NULL);
-        } else {
-            cs_headers_set(&r->resp_headers, "Cache-Control", "no-cache");
-            cs_headers_set(&r->resp_headers, "X-Accel-Buffering", "no");
-            cs_req_stream_begin(r, status, c->ctype);
-            c->stream_open = 1;
-            cs_metrics_streams(c->gw->metrics, 1);
-        }
+        begin_stream(c, r, 0);
+    } else if (ct && c->ad->ndjson &&
+               !strncasecmp(ct, "application/x-ndjson", 20)) {
+        begin_stream(c, r, 1);
     } else {
         c->mode = M_JSON;
     }
@@ -603,10 +733,14 @@ static void on_body(void *arg, const char *data, size_t len)
             evbuffer_add(c->buf, data, len);
         }
     } else if (c->mode == M_SSE) {
-        if (cs_sse_feed(&c->sse, data, len, on_event, c) != 0 &&
-            c->mode == M_SSE)
+        if (cs_sse_feed(&c->sse, data, len, on_sse, c) != 0 && c->mode == M_SSE)
             stream_error(c, CHATSEAL_E_UPSTREAM_ERROR,
                          "an upstream event is over the size limit", 1);
+    } else if (c->mode == M_NDJSON) {
+        if (cs_ndjson_feed(&c->nd, data, len, on_line, c) != 0 &&
+            c->mode == M_NDJSON)
+            stream_error(c, CHATSEAL_E_UPSTREAM_ERROR,
+                         "an upstream line is over the size limit", 1);
     }
     c->busy--;
     cs_chat_maybe_free(c);
@@ -635,9 +769,12 @@ static void on_done(void *arg, chatseal_error err, const char *detail)
         }
         break;
     case M_SSE:
+    case M_NDJSON:
         if (err != CHATSEAL_OK)
             stream_error(c, err, detail, 1);
-        else if (cs_sse_pending(&c->sse) || !cs_assembly_finished(c->as))
+        else if ((c->mode == M_SSE ? cs_sse_pending(&c->sse)
+                                   : cs_ndjson_pending(&c->nd)) ||
+                 !c->ad->stream_complete || !c->ad->stream_complete(c->st))
             stream_error(c, CHATSEAL_E_UPSTREAM_ERROR,
                          "the upstream stream ended before the reply was "
                          "complete",
@@ -651,7 +788,6 @@ static void on_done(void *arg, chatseal_error err, const char *detail)
     c->busy--;
     cs_chat_maybe_free(c);
 }
-
 static const cs_upstream_cbs chat_cbs = {on_head, on_body, on_done};
 
 static void on_abort(cs_req *r)
@@ -730,6 +866,7 @@ void cs_models_handle(cs_req *r)
         return;
     }
     c->gw = r->gw;
+    c->ad = &cs_api_chat;
     c->mode = M_HEAD;
     c->plain = 1; /* passed through as is, nothing to sign */
     cs_chat_start_upstream(r, c, "GET", NULL, 0);

@@ -1,13 +1,15 @@
 /*
- * chat.h -- POST /v1/chat/completions: verify, forward, sign the reply.
+ * chat.h -- the chat APIs (adapter.h): verify, forward, sign the reply.
  */
 #ifndef CS_GATEWAY_CHAT_H
 #define CS_GATEWAY_CHAT_H
 
+#include "api/adapter.h"
 #include "chatseal.h"
 #include "core/server.h"
 
-void cs_chat_handle(cs_req *r);
+/* Answers a request on the API ad: POST only. */
+void cs_api_handle(cs_req *r, const cs_adapter *ad);
 
 /*
  * The binding of a request: conversation id and principal from the

@@ -1,8 +1,9 @@
 /*
- * chat_entry.c -- the entry of POST /v1/chat/completions: parse, find the
- * token, verify, and (with a conversation id and a store) check the request
- * against the conversation's record before anything is forwarded; chat.c
- * forwards, signs and commits.
+ * chat_entry.c -- the entry of every chat API (adapter.h): parse (an
+ * adapter's body mapped onto the internal request first), find the token,
+ * verify, and (with a conversation id and a store) check the request against
+ * the conversation's record before anything is forwarded; chat.c forwards,
+ * signs and commits.
  *
  * Which token a request is verified against (docs/GATEWAY.md, "Conversation
  * store"): the client's, checked first so that its precise verdict
@@ -19,6 +20,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
+#include <jansson.h>
 
 #include "api/chat_int.h"
 #include "policy/policy.h"
@@ -81,8 +83,38 @@ static int verify_or_refuse(chat *c, const char *token, int stored)
     return err == CHATSEAL_OK ? 0 : -1;
 }
 
+/* An adapter's upstream body from the verified internal request fwd (taken
+ * over); NULL with why (and *err) on refusal. */
+static char *adapter_body(chat *c, char *fwd, size_t fwdlen, size_t *len,
+                          chatseal_error *err, char *why, size_t wl)
+{
+    json_t *in =
+        json_loadb(fwd, fwdlen, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    chatseal_free(fwd);
+    json_t *up = NULL;
+    cs_adapter_ctx ctx = {c->gw->policy, (size_t)c->gw->cfg.max_response};
+    char *out = NULL;
+    *err = in ? c->ad->write_request(in, c->signed_n, &ctx, &up, why, wl)
+              : CHATSEAL_E_NO_MEMORY;
+    if (*err == CHATSEAL_OK) {
+        out = up ? json_dumps(up, JSON_COMPACT | JSON_ALLOW_NUL |
+                                      JSON_REAL_PRECISION(17))
+                 : NULL;
+        if (!out)
+            *err = CHATSEAL_E_NO_MEMORY;
+        else
+            *len = strlen(out);
+        json_t *st = json_object_get(up, "stream");
+        c->r->stream = json_is_true(st) || (!st && c->ad->stream_default);
+    }
+    json_decref(in);
+    json_decref(up);
+    return out;
+}
+
 /* Forwards the verified conversation: its canonical form, no token field,
- * after the request policy for what the token does not cover. */
+ * after the request policy for what the token does not cover (for another
+ * API: mapped back by its adapter from those verified values). */
 static void forward(chat *c)
 {
     cs_req *r = c->r;
@@ -91,8 +123,18 @@ static void forward(chat *c)
     size_t fwdlen = 0;
     char pwhy[300];
     pwhy[0] = '\0';
-    chatseal_error err = cs_policy_forward(c->gw->policy, c->conv, c->signed_n,
-                                           &fwd, &fwdlen, pwhy, sizeof pwhy);
+    chatseal_error err =
+        c->ad->write_request
+            ? cs_policy_forward_api(c->gw->policy, c->ad->id, c->conv, &fwd,
+                                    &fwdlen, pwhy, sizeof pwhy)
+            : cs_policy_forward(c->gw->policy, c->conv, c->signed_n, &fwd,
+                                &fwdlen, pwhy, sizeof pwhy);
+    if (err == CHATSEAL_OK && c->ad->write_request) {
+        size_t n = 0;
+        char *body = adapter_body(c, fwd, fwdlen, &n, &err, pwhy, sizeof pwhy);
+        fwd = body; /* malloc'd like the library's: both freed by free() */
+        fwdlen = n;
+    }
     if (err != CHATSEAL_OK) {
         refuse(c, err, NULL, pwhy[0] ? pwhy : NULL);
         cs_chat_maybe_free(c);
@@ -148,43 +190,104 @@ static void on_wait_abort(cs_req *r)
     cs_chat_maybe_free(c);
 }
 
-void cs_chat_handle(cs_req *r)
+/*
+ * An adapter's body as the internal request (malloc'd text, *len), or NULL
+ * with the code: strict JSON first (duplicate keys, lone surrogates ... get
+ * their own codes, as for Chat Completions), then the adapter's mapping.
+ */
+static char *adapter_request(const cs_adapter *ad, const char *body, size_t len,
+                             size_t *olen, chatseal_error *err, char *why,
+                             size_t wl)
 {
-    cs_gw *gw = r->gw;
-    r->endpoint = "chat";
-    if (strcmp(r->method, "POST") != 0) {
-        cs_req_header(r, "Allow", "POST");
-        cs_req_error(r, CHATSEAL_E_METHOD_NOT_ALLOWED,
-                     "use POST for chat completions");
-        return;
+    char *canon = NULL;
+    size_t clen = 0;
+    why[0] = '\0';
+    *err = chatseal_canonicalize(body, len, 0, &canon, &clen);
+    if (*err != CHATSEAL_OK)
+        return NULL;
+    json_t *j = clen && canon[0] == '{'
+                    ? json_loadb(canon, clen,
+                                 JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL)
+                    : NULL;
+    chatseal_free(canon);
+    json_t *in = NULL;
+    char *out = NULL;
+    if (!j) {
+        *err = CHATSEAL_E_INVALID_REQUEST;
+        snprintf(why, wl, "the body must be a JSON object");
+    } else if ((*err = ad->read_request(j, &in, why, wl)) == CHATSEAL_OK) {
+        out = in ? json_dumps(in, JSON_COMPACT | JSON_ALLOW_NUL |
+                                      JSON_REAL_PRECISION(17))
+                 : NULL;
+        if (!out)
+            *err = CHATSEAL_E_NO_MEMORY;
+        else
+            *olen = strlen(out);
     }
+    json_decref(j);
+    json_decref(in);
+    return out;
+}
+
+/* The request's conversation, parsed (chat: the body itself).  NULL with
+ * the code and why. */
+static chatseal_conv *parse_request(cs_req *r, const cs_adapter *ad,
+                                    const chatseal_limits *lim,
+                                    chatseal_error *err, char *why, size_t wl)
+{
     size_t len = evbuffer_get_length(r->body);
     const char *body = (const char *)evbuffer_pullup(r->body, -1);
+    char *mapped = NULL;
+    why[0] = '\0';
     if (!body)
         body = "";
+    if (ad->read_request) {
+        if (!(mapped = adapter_request(ad, body, len, &len, err, why, wl)))
+            return NULL;
+        body = mapped;
+    }
+    chatseal_conv *conv = NULL;
+    *err = chatseal_conv_parse(body, len, lim, &conv);
+    if (*err == CHATSEAL_OK &&
+        chatseal_conv_count(conv) > (size_t)r->gw->cfg.max_messages) {
+        chatseal_conv_free(conv);
+        conv = NULL;
+        *err = CHATSEAL_E_TOO_MANY_MESSAGES;
+    }
+    /* the library also takes a bare array; a chat request is an object */
+    size_t i = 0;
+    while (conv && i < len && strchr(" \t\r\n", body[i]))
+        i++;
+    if (conv && (i >= len || body[i] != '{')) {
+        chatseal_conv_free(conv);
+        conv = NULL;
+        *err = CHATSEAL_E_INVALID_REQUEST;
+        snprintf(why, wl,
+                 "the body must be a JSON object with a messages array");
+    }
+    free(mapped);
+    return conv;
+}
+
+void cs_api_handle(cs_req *r, const cs_adapter *ad)
+{
+    cs_gw *gw = r->gw;
+    r->endpoint = ad->name;
+    r->style = ad->style;
+    if (strcmp(r->method, "POST") != 0) {
+        cs_req_header(r, "Allow", "POST");
+        cs_req_error(r, CHATSEAL_E_METHOD_NOT_ALLOWED, "use POST");
+        return;
+    }
     /* one more than --max-messages: the conversation must have room for
      * the reply that will be appended and signed */
     chatseal_limits lim = CHATSEAL_LIMITS_INIT;
     lim.max_messages = (size_t)gw->cfg.max_messages + 1;
-    chatseal_conv *conv = NULL;
-    chatseal_error err = chatseal_conv_parse(body, len, &lim, &conv);
-    if (err == CHATSEAL_OK &&
-        chatseal_conv_count(conv) > (size_t)gw->cfg.max_messages) {
-        chatseal_conv_free(conv);
-        err = CHATSEAL_E_TOO_MANY_MESSAGES;
-    }
-    if (err != CHATSEAL_OK) {
-        cs_req_error(r, err, NULL);
-        return;
-    }
-    /* the library also takes a bare array; a chat request is an object */
-    size_t i = 0;
-    while (i < len && strchr(" \t\r\n", body[i]))
-        i++;
-    if (i >= len || body[i] != '{') {
-        chatseal_conv_free(conv);
-        cs_req_error(r, CHATSEAL_E_INVALID_REQUEST,
-                     "the body must be a JSON object with a messages array");
+    chatseal_error err;
+    char pwhy[300];
+    chatseal_conv *conv = parse_request(r, ad, &lim, &err, pwhy, sizeof pwhy);
+    if (!conv) {
+        cs_req_error(r, err, pwhy[0] ? pwhy : NULL);
         return;
     }
     chatseal_conv *pinned = NULL; /* --system-prompt: put first */
@@ -202,6 +305,7 @@ void cs_chat_handle(cs_req *r)
         return;
     }
     c->gw = gw;
+    c->ad = ad;
     c->conv = conv;
     c->mode = M_HEAD;
     const char *why = NULL;

@@ -1,36 +1,41 @@
 /*
- * chat_int.h -- the state of one /v1/chat/completions request, shared by
- * chat.c (forward, sign, reply) and chat_entry.c (parse, verify, the
- * conversation store's record).  Internal to the chat path.
+ * chat_int.h -- the state of one request on a chat API (any adapter.h
+ * adapter: Chat Completions, Responses, Messages, Ollama), shared by chat.c
+ * (forward, sign, reply) and chat_entry.c (parse, verify, the conversation
+ * store's record).  Internal to the shared path.
  */
 #ifndef CS_GATEWAY_CHAT_INT_H
 #define CS_GATEWAY_CHAT_INT_H
 
 #include <stdint.h>
 
-#include "api/assemble.h"
+#include "api/adapter.h"
 #include "chatseal.h"
 #include "core/server.h"
+#include "upstream/ndjson.h"
 #include "upstream/sse.h"
 #include "upstream/upstream.h"
 
-enum mode { M_HEAD, M_JSON, M_SSE, M_PASS, M_DRAIN };
+enum mode { M_HEAD, M_JSON, M_SSE, M_NDJSON, M_PASS, M_DRAIN };
 
 typedef struct chat {
     cs_req *r; /* NULL once answered or gone */
     cs_gw *gw;
+    const cs_adapter *ad; /* the request's API */
     chatseal_conv *conv;
     chatseal_options opt;
     char *cid, *prn;
     char *purpose;    /* --bind-parameters: purpose + digest (policy.c) */
     size_t signed_n;  /* messages the verified token covers (or pinned) */
+    size_t n_before;  /* messages before the reply was appended */
     char *token_in;   /* the verified token: the client's or the store's */
     char *body_token; /* the "chatseal_token" body field, if any */
     char skey[65];    /* the conversation's record in the store */
     int use_store;    /* a conversation id was sent and a store is on */
     int store_wait;   /* a store call is pending: keep c alive */
-    /* a signed reply waiting for its commit */
-    char *p_canon, *p_token;
+    /* a signed reply waiting for its commit: the reply body (JSON), the
+     * chatseal member, the token */
+    char *p_canon, *p_member, *p_token;
     size_t p_clen;
     cs_upreq *up; /* NULL once finished or cancelled */
     enum mode mode;
@@ -38,7 +43,8 @@ typedef struct chat {
     char *ctype;
     struct evbuffer *buf;
     cs_sse sse;
-    cs_assembly *as;
+    cs_ndjson nd; /* M_NDJSON */
+    void *st;     /* the adapter's stream state: a stream was begun */
     int stream_open;
     int plain; /* pass the reply through whatever it is (GET /v1/models) */
     int paused;

@@ -2,7 +2,10 @@
  * router.c -- maps a request path to its handler, and answers the two
  * operational endpoints itself.
  *
- *   /v1/chat/completions   chat.c      verify, forward, sign
+ *   /v1/chat/completions   chat.c      verify, forward, sign (chat_api.c)
+ *   /v1/responses          chat.c      the same for each adapter.h API:
+ *   /v1/messages                       responses.c, messages.c, ollama.c
+ *   /api/chat
  *   /v1/models[/...]       chat.c      passed through (or the mock's list)
  *   /v1/chatseal/conversation  conversation.c  a lost reply, given back
  *   /v1/chatseal/...       sidecar.c   sign/verify for app servers
@@ -120,8 +123,9 @@ void cs_route(cs_req *r, void *arg)
         cs_req_reply(r, 204, NULL, "", 0);
         return;
     }
-    if (!strcmp(p, "/v1/chat/completions")) {
-        cs_chat_handle(r);
+    const cs_adapter *ad = cs_adapter_find(p);
+    if (ad && (ad->id == 0 || ad->read_request)) {
+        cs_api_handle(r, ad);
     } else if (!strncmp(p, "/v1/models/", 11) && bad_model_id(r, p + 11)) {
         r->endpoint = "models";
         cs_req_error(r, CHATSEAL_E_INVALID_REQUEST,

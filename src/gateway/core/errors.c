@@ -122,3 +122,57 @@ char *cs_error_json(chatseal_error e, const char *message, const char *extra)
     json_decref(root);
     return out;
 }
+
+/* Anthropic's error types by status (docs.anthropic.com, "Errors"). */
+static const char *anthropic_type(int status)
+{
+    switch (status) {
+    case 401:
+        return "authentication_error";
+    case 403:
+        return "permission_error";
+    case 404:
+        return "not_found_error";
+    case 413:
+        return "request_too_large";
+    case 429:
+        return "rate_limit_error";
+    case 503:
+    case 529:
+        return "overloaded_error";
+    default:
+        return status >= 500 ? "api_error" : "invalid_request_error";
+    }
+}
+
+char *cs_error_json_style(int style, chatseal_error e, const char *message,
+                          const char *extra)
+{
+    if (style != CS_STYLE_ANTHROPIC && style != CS_STYLE_OLLAMA)
+        return cs_error_json(e, message, extra);
+    json_t *err = json_object();
+    if (!err)
+        return NULL;
+    if (extra) {
+        json_t *x = json_loads(extra, 0, NULL);
+        if (json_is_object(x))
+            json_object_update(err, x);
+        json_decref(x);
+    }
+    const char *msg = message ? message : chatseal_strerror(e);
+    json_object_set_new(err, "code", json_string(chatseal_error_name(e)));
+    json_t *root = err;
+    if (style == CS_STYLE_ANTHROPIC) {
+        /* {"type":"error","error":{"type","message",+ our code, report}} */
+        json_object_set_new(err, "message", json_string(msg));
+        json_object_set_new(err, "type",
+                            json_string(anthropic_type(cs_error_status(e))));
+        root = json_pack("{s:s,s:o}", "type", "error", "error", err);
+    } else {
+        /* Ollama: {"error":"message"} (+ our code, report) */
+        json_object_set_new(err, "error", json_string(msg));
+    }
+    char *out = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    return out;
+}

@@ -16,4 +16,12 @@ const char *cs_error_type(chatseal_error e);
  * error object (e.g. the verification report). */
 char *cs_error_json(chatseal_error e, const char *message, const char *extra);
 
+/* The same in the error shape of an API (adapter.h's CS_STYLE_*): OpenAI
+ * as above; Anthropic {"type":"error","error":{"type","message","code"}};
+ * Ollama {"error":"message","code"}.  extra's members join the object that
+ * holds "code". */
+enum { CS_STYLE_OPENAI = 0, CS_STYLE_ANTHROPIC = 1, CS_STYLE_OLLAMA = 2 };
+char *cs_error_json_style(int style, chatseal_error e, const char *message,
+                          const char *extra);
+
 #endif

@@ -111,7 +111,7 @@ void cs_req_error_ex(cs_req *r, int status, chatseal_error e,
     if (r->started)
         return;
     r->code = e;
-    char *body = cs_error_json(e, message, extra);
+    char *body = cs_error_json_style(r->style, e, message, extra);
     static const char fallback[] =
         "{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\","
         "\"param\":null,\"code\":\"out_of_memory\"}}";

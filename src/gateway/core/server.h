@@ -46,6 +46,7 @@ struct cs_req {
 
     /* filled in by handlers, written to the log line and metrics */
     const char *endpoint;
+    int style; /* error body shape: CS_STYLE_* (core/errors.h) */
     chatseal_error code;
     double upstream_ms; /* < 0: no upstream call */
     int stream;
