@@ -65,4 +65,17 @@ cs_req *cs_chat_release(chat *c);
 void cs_chat_start_upstream(cs_req *r, chat *c, const char *method, char *body,
                             size_t len);
 
+/* Answers with an error (before anything was sent) and lets go of r. */
+void cs_chat_answer_error(chat *c, chatseal_error e, const char *detail);
+/* Ends a started stream: the adapter's error event (when send_event), no
+ * token. */
+void cs_chat_stream_error(chat *c, chatseal_error e, const char *detail,
+                          int send_event);
+/* The stream's gauge goes down once. */
+void cs_chat_stream_closed(chat *c);
+/* Signs and answers a whole JSON reply (c->buf) / a finished stream
+ * (chat_sign.c). */
+void cs_chat_finish_json(chat *c);
+void cs_chat_finish_stream(chat *c);
+
 #endif
