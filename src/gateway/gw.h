@@ -7,14 +7,22 @@
  * only ops/log, ops/metrics and ops/config (the option values); ops/serve.c
  * is the top, which builds and starts everything.
  *
- *   api/       one adapter per wire protocol, and the route table
+ *   api/       one adapter per wire protocol (adapter.h), the shared path
+ *              they plug into, and the route table
  *     router.c     path -> handler; /healthz and /metrics answered here
- *     chat.c       POST /v1/chat/completions: the request is PARSED (strict
- *                  libchatseal parser), VERIFIED (token against the
- *                  messages), FORWARDED (canonical re-encoding of the
- *                  verified values) and the reply SIGNED (JSON or stream)
- *     assemble.c   chat.completion.chunk deltas -> the message chat.c signs
+ *     chat_entry.c the request of any API: PARSED (strict libchatseal
+ *                  parser; an adapter maps its body onto internal Chat
+ *                  Completions messages first), VERIFIED (token against the
+ *                  messages), the store's record checked
+ *     chat.c       FORWARDED (canonical re-encoding of the verified values,
+ *                  mapped back by the adapter), the upstream's reply read
+ *                  (JSON, SSE or NDJSON), handed to the adapter
+ *     chat_sign.c  the reply SIGNED, committed, and the token handed back
+ *     chat_api.c   Chat Completions (assemble.c: its stream deltas)
+ *     responses.c  OpenAI Responses;  messages.c  Anthropic Messages;
+ *     ollama.c     Ollama /api/chat
  *     sidecar.c    /v1/chatseal/...: sign/verify for app servers
+ *     conversation.c  GET /v1/chatseal/conversation: a lost reply
  *     jspan.c      values cut byte for byte out of canonical JSON text
  *   core/      the client-facing HTTP/1.1 server
  *     server.c     connections: accept, phases, deadlines, keep-alive, drain
@@ -26,17 +34,18 @@
  *     upstream.c   the HTTP backend: request lifecycle, retry, timeouts
  *     pool.c       kept-alive connections;  target.c  URL and TLS set-up
  *     mock_upstream.c + mock.c   the built-in mock model, same interface
- *     sse.c        text/event-stream split into events
- *   policy/    what is accepted: keys.c (key ring, SIGHUP), rollback.c
- *              (newest token only, Redis); the conversation store and the
- *              request policy go here
+ *                  (mock_<api>.c: its replies in each API's wire format)
+ *     sse.c        text/event-stream split into events; ndjson.c  lines
+ *   policy/    what is accepted: keys.c (key ring, SIGHUP), policy.c (the
+ *              request policy), store.c (the conversation store: LMDB,
+ *              Redis)
  *   ops/       serve.c (start-up, loop, signals), config.c (the one option
  *              table), workers.c, metrics.c, log.c
  *
- * A new wire protocol (Responses, Messages, Ollama ...) is one new file in
- * api/ with its route in router.c; its reply assembly sits beside it (as
- * assemble.c does for chat), and the mock model learns its shape in mock.c.
- * HTTP, upstreams, verification (libchatseal) and policy stay shared.
+ * A new wire protocol is one new file in api/ filling in a cs_adapter
+ * (adapter.h) and one line in adapter.c's table; the mock model learns its
+ * shape in upstream/mock_<api>.c.  HTTP, upstreams, verification
+ * (libchatseal), the store and the policy stay shared.
  * Tests: tests/gateway (the real binary over HTTP), tests/gateway-unit (the
  * parsers of upstream bytes: sse.c, assemble.c, jspan.c), fuzz/fuzz_http.c
  * and fuzz/fuzz_sse.c.
