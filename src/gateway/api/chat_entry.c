@@ -97,9 +97,8 @@ static char *adapter_body(chat *c, char *fwd, size_t fwdlen, size_t *len,
     *err = in ? c->ad->write_request(in, c->signed_n, &ctx, &up, why, wl)
               : CHATSEAL_E_NO_MEMORY;
     if (*err == CHATSEAL_OK) {
-        out = up ? json_dumps(up, JSON_COMPACT | JSON_ALLOW_NUL |
-                                      JSON_REAL_PRECISION(17))
-                 : NULL;
+        out =
+            up ? json_dumps(up, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
         if (!out)
             *err = CHATSEAL_E_NO_MEMORY;
         else
@@ -216,9 +215,8 @@ static char *adapter_request(const cs_adapter *ad, const char *body, size_t len,
         *err = CHATSEAL_E_INVALID_REQUEST;
         snprintf(why, wl, "the body must be a JSON object");
     } else if ((*err = ad->read_request(j, &in, why, wl)) == CHATSEAL_OK) {
-        out = in ? json_dumps(in, JSON_COMPACT | JSON_ALLOW_NUL |
-                                      JSON_REAL_PRECISION(17))
-                 : NULL;
+        out =
+            in ? json_dumps(in, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
         if (!out)
             *err = CHATSEAL_E_NO_MEMORY;
         else

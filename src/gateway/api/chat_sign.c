@@ -256,8 +256,8 @@ static char *adapter_reply(chat *c, const char *canon, size_t clen, size_t *len,
         !json_is_array(msgs)) {
         if (!why[0])
             snprintf(why, wl, "the upstream reply has no message");
-    } else if (!(out = json_dumps(msgs, JSON_COMPACT | JSON_ALLOW_NUL |
-                                            JSON_REAL_PRECISION(17)))) {
+    } else if (!(out = json_dumps(msgs,
+                                  JSON_COMPACT | JSON_REAL_PRECISION(17)))) {
         snprintf(why, wl, "out of memory");
     } else {
         *len = strlen(out);
@@ -362,9 +362,8 @@ static void send_json(chat *c, const char *canon, size_t clen,
 void cs_chat_finish_stream(chat *c)
 {
     json_t *msgs = c->ad->stream_messages(c->st);
-    char *text = msgs ? json_dumps(msgs, JSON_COMPACT | JSON_ALLOW_NUL |
-                                             JSON_REAL_PRECISION(17))
-                      : NULL;
+    char *text =
+        msgs ? json_dumps(msgs, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
     json_decref(msgs);
     char *token = NULL;
     chatseal_error err =
