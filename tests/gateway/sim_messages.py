@@ -7,7 +7,8 @@ below; otherwise the simulator's default dialect):
   anthropic  mirrors api.anthropic.com (docs: "Messages", "Streaming
              Messages", "Extended thinking"): a message object {id, type,
              role, model, content, stop_reason, stop_sequence, usage}; text
-             blocks carry "citations": null; thinking blocks carry an opaque
+             blocks without "citations" (the AI SDK's schema refuses a
+             null there, so the API leaves it out); thinking blocks carry an opaque
              "signature" that the server CHECKS when the block comes back
              (an altered one is 400 invalid_request_error, as Anthropic
              does), redacted_thinking blocks an opaque "data" (model names
@@ -146,10 +147,7 @@ def blocks(d, p, req):
             b["signature"] = signature(p["thinking"])
         out.append(b)
     if p["text"] is not None:
-        b = {"type": "text", "text": p["text"]}
-        if d == "anthropic":
-            b["citations"] = None
-        out.append(b)
+        out.append({"type": "text", "text": p["text"]})
     if p["tool"]:
         if d == "vllm":
             out.append({"type": "text", "text": ""})

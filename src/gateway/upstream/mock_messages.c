@@ -162,9 +162,8 @@ static int reply_whole(cs_mock_reply *m, const anth_turn *t)
                                         "id", t->call_id, "name", t->tool_name,
                                         "input", json_loads(t->args, 0, NULL)));
     else
-        json_array_append_new(content,
-                              json_pack("{s:s,s:s,s:n}", "type", "text", "text",
-                                        t->text, "citations"));
+        json_array_append_new(
+            content, json_pack("{s:s,s:s}", "type", "text", "text", t->text));
     cs_headers_set(&m->headers, "Content-Type", "application/json");
     return cs_mock_add_json(
         m,
