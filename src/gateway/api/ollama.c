@@ -521,10 +521,11 @@ const cs_adapter cs_api_ollama = {
     .style = CS_STYLE_OLLAMA,
     .ndjson = 1,
     .stream_default = 1,
-    /* docs.ollama.com/api/chat and api/types.go ChatRequest; "messages" is
-     * mapped, not forwarded as a parameter */
-    .params = "model,tools,format,options,stream,keep_alive,think,truncate,"
-              "shift,logprobs,top_logprobs",
+    /* docs.ollama.com/api/chat and api/types.go ChatRequest.  "messages"
+     * is the internal request's history member (the policy sees it there);
+     * what is forwarded of it is write_request's rebuilt history. */
+    .params = "messages,model,tools,format,options,stream,keep_alive,think,"
+              "truncate,shift,logprobs,top_logprobs",
     .read_request = read_request,
     .write_request = write_request,
     .reply_messages = reply_messages,
