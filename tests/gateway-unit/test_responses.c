@@ -407,7 +407,7 @@ static void test_stream_text_and_call(void)
     CHECK(!strncmp(close, "event: response.completed\ndata: {", 33),
           "close starts with the held event: %s", close);
     CHECK(strstr(close, "\n\nevent: response.chatseal\ndata: "
-                        "{\"type\":\"response.chatseal\","
+                        "{\"type\":\"keepalive\","
                         "\"sequence_number\":10,\"chatseal\":"
                         "{\"token\":\"t\"}}\n\n"),
           "chatseal event: %s", close);

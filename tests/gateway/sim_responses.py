@@ -24,6 +24,7 @@ dialect, any other OpenAI's.
           previous_response_id unknown -> 404; reasoning items
           {id, type, summary: [], content: [{type: reasoning_text, text}],
           encrypted_content: null, status: null} streamed as
+          response.content_part.added (a reasoning_text part),
           response.reasoning_text.delta/.done; deltas without
           `obfuscation`, logprobs [] on text parts; response object with
           background/max_tool_calls/service_tier members.
@@ -132,9 +133,10 @@ class Turn:
         else:
             said = _text_of(last.get("content"))
             if tools and ("weather" in said or "tool" in said):
-                self.call = (tools[0]["name"],
-                             json.dumps({"city": "Paris", "q": said[:40]},
-                                        ensure_ascii=False, indent=1))
+                # only what the tool's schema allows (strict schemas, and
+                # the AI SDK re-encodes the input it validated); a space the
+                # SDKs drop when they re-serialize
+                self.call = (tools[0]["name"], '{"city": "Paris"}')
             nuser = sum(1 for i in items if i.get("role") == "user")
             self.text = f"Sim reply {nuser} to “{said[:60]}” — héllo ✓"
 
@@ -331,12 +333,18 @@ class Turn:
                      {"content": []} if self.vllm else {}))})
         if self.vllm:
             text = item["content"][0]["text"]
+            self.ev({"type": "response.content_part.added", "item_id": rid,
+                     "output_index": oi, "content_index": 0,
+                     "part": {"type": "reasoning_text", "text": ""}})
             for piece in (text[:5], text[5:]):
                 self.ev({"type": "response.reasoning_text.delta",
                          "item_id": rid, "output_index": oi,
                          "content_index": 0, "delta": piece})
             self.ev({"type": "response.reasoning_text.done", "item_id": rid,
                      "output_index": oi, "content_index": 0, "text": text})
+            self.ev({"type": "response.content_part.done", "item_id": rid,
+                     "output_index": oi, "content_index": 0,
+                     "part": item["content"][0]})
             return
         s = item["summary"][0]["text"]
         self.ev({"type": "response.reasoning_summary_part.added",

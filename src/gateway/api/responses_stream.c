@@ -379,7 +379,7 @@ char *cs_rsp_stream_close(void *st, const char *member, size_t mlen,
     }
     char head[96];
     snprintf(head, sizeof head,
-             "{\"type\":\"response.chatseal\",\"sequence_number\":%lld,"
+             "{\"type\":\"keepalive\",\"sequence_number\":%lld,"
              "\"chatseal\":",
              (long long)(s->last_seq + 1));
     *len = 0;
