@@ -180,6 +180,7 @@ def test_stateful_members_refused_unless_allowed():
         r = post(gw, dict({"model": "gpt-sim", "input": "hi"}, **extra))
         err = expect_error(r, 400, "parameter_not_allowed")
         assert list(extra)[0] in err["message"]
+        assert "history at the provider" in err["message"], err
     r = post(gw, {"model": "gpt-sim", "input": [
         {"type": "item_reference", "id": "msg_1"}]})
     err = expect_error(r, 400, "parameter_not_allowed")
