@@ -655,10 +655,22 @@ static chatseal_error params_check(const cs_policy *p, const list *allowed,
         if (!ours && !p->drop_params) {
             char name[48];
             show(name, sizeof name, k.p, k.n);
+            /* the Responses API's stateful members (api/responses.c) */
+            int stateful =
+                (k.n == 5 && !memcmp(k.p, "store", 5)) ||
+                (k.n == 20 && !memcmp(k.p, "previous_response_id", 20)) ||
+                (k.n == 12 && !memcmp(k.p, "conversation", 12));
             snprintf(why, wl,
-                     "the request member \"%s\" is not a chat parameter this "
-                     "gateway forwards (add it with --allow-parameters, or "
-                     "drop unknown members with --unknown-parameters drop)",
+                     stateful
+                         ? "the request member \"%s\" puts the history at "
+                           "the provider, beyond what this gateway can "
+                           "verify: send the whole history with store:false "
+                           "(the operator may allow it, unverified, with "
+                           "--allow-parameters)"
+                         : "the request member \"%s\" is not a chat "
+                           "parameter this gateway forwards (add it with "
+                           "--allow-parameters, or drop unknown members with "
+                           "--unknown-parameters drop)",
                      name);
             free(nb);
             return CHATSEAL_E_PARAMETER_NOT_ALLOWED;
