@@ -69,6 +69,7 @@ void cs_fc_free(cs_fc *fc)
     cs_buf_free(&fc->frb);
     cs_buf_free(&fc->scratch);
     cs_buf_free(&fc->tmpb);
+    cs_buf_free(&fc->rkb);
     cs_buf_free(&fc->conv.role);
     cs_buf_free(&fc->conv.rootb);
     cs_buf_free(&fc->conv.msgmb);
@@ -130,6 +131,7 @@ static void fc_drop_buffers(cs_fc *fc)
     cs_buf_free(&fc->frb);
     cs_buf_free(&fc->scratch);
     cs_buf_free(&fc->tmpb);
+    cs_buf_free(&fc->rkb);
     cs_buf_free(&fc->conv.role);
     cs_buf_free(&fc->conv.rootb);
     cs_buf_free(&fc->conv.msgmb);
@@ -166,7 +168,7 @@ void cs_fc_release(cs_fc *fc)
     }
     fc->busy = 0;
     kept = fc->out.cap + fc->names.cap + fc->memb.cap + fc->frb.cap +
-           fc->scratch.cap + fc->tmpb.cap + fc->conv.role.cap +
+           fc->scratch.cap + fc->tmpb.cap + fc->rkb.cap + fc->conv.role.cap +
            fc->conv.rootb.cap + fc->conv.msgmb.cap;
     if (kept > FC_KEEP)
         fc_drop_buffers(fc);
@@ -377,6 +379,63 @@ static chatseal_error fc_key(cs_fc *fc, struct fc_frame *f,
     return fc_putc(fc, ':');
 }
 
+/*
+ * Deep nesting is one byte per container, so the general state machine's
+ * dispatch per byte (hooks, container kind, white space twice) made a body
+ * of nested arrays cost 3-4x text.  Where no hook looks (f->conv 0), runs
+ * of '[' and of ']' (white space allowed between) take these loops instead;
+ * they push, write and pop exactly what the general path would.
+ */
+
+/* At p, a '[' whose parent no hook looks at: it and every '[' right after
+ * it opened; p left on the first other byte. */
+static chatseal_error fc_open_arrays(cs_fc *fc, const unsigned char **pp,
+                                     const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    for (;;) {
+        chatseal_error err = fc_push(fc, FC_ARR, 0);
+        if (!err)
+            err = fc_putc(fc, '[');
+        if (err)
+            return err;
+        p++;
+        SKIP_WS(p, end);
+        if (p == end || *p != '[')
+            break;
+        fc->fr[fc->nfr - 1].count = 1; /* its element: the next array */
+    }
+    *pp = p;
+    return CHATSEAL_OK;
+}
+
+/* The innermost frame, an array no hook looks at, closes (its ']' read):
+ * it and every such array closed by the ']'s right after it are popped;
+ * p left on the first other byte. */
+static chatseal_error fc_close_arrays(cs_fc *fc, const unsigned char **pp,
+                                      const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    for (;;) {
+        const struct fc_frame *top;
+        chatseal_error err = fc_putc(fc, ']');
+        if (err)
+            return err;
+        fc->nfr--;
+        if (!fc->nfr)
+            break;
+        top = &fc->fr[fc->nfr - 1];
+        if (top->kind != FC_ARR || (fc->hooks && top->conv))
+            break;
+        SKIP_WS(p, end);
+        if (p == end || *p != ']')
+            break;
+        p++;
+    }
+    *pp = p;
+    return CHATSEAL_OK;
+}
+
 static chatseal_error fc_flush(cs_fc *fc)
 {
     if (fc->sink && fc->out.n) {
@@ -412,7 +471,7 @@ static chatseal_error fc_reset(cs_fc *fc, size_t len)
 {
     fc->out.n = fc->names.n = fc->nmem = fc->nfr = fc->nobj = 0;
     fc->out.oom = fc->names.oom = fc->memb.oom = fc->frb.oom = 0;
-    fc->tmpb.oom = 0;
+    fc->tmpb.oom = fc->rkb.oom = 0;
     fc->done = 0;
     fc->deferred = CHATSEAL_OK;
     fc->conv.nroot = 0;
@@ -493,6 +552,18 @@ value:
     c = *p;
     /* the hooks see only what lies directly in a tagged container */
     hk = fc->hooks && (!f || f->conv) ? fc->hooks : NULL;
+    if (c == '[' && !hk) {
+        err = fc_open_arrays(fc, &p, end);
+        if (err)
+            goto fail;
+        f = &fc->fr[fc->nfr - 1];
+        if (p < end && *p == ']') {
+            p++;
+            goto close_array;
+        }
+        f->count++;
+        goto value;
+    }
     if (c == '{' || c == '[') {
         unsigned char tag = hk ? hk->enter(fc, f, c) : 0;
         err = fc_push(fc, c == '{' ? FC_OBJ : FC_ARR, tag);
@@ -591,6 +662,13 @@ after_value:
     goto fail;
 
 close_array:
+    if (!(fc->hooks && f->conv)) {
+        err = fc_close_arrays(fc, &p, end);
+        if (err)
+            goto fail;
+        f = fc->nfr ? &fc->fr[fc->nfr - 1] : NULL;
+        goto after_value;
+    }
     err = fc_putc(fc, ']');
     if (err)
         goto fail;

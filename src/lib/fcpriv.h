@@ -103,6 +103,7 @@ struct cs_fc {
     size_t nfr;
     cs_buf scratch; /* member reassembly, number copies */
     cs_buf tmpb;    /* holds tmp, the merge sort's second array */
+    cs_buf rkb;     /* the radix sort's keys and work list (jobject.c) */
     locale_t cloc;
     int avx2;    /* the CPU has AVX2: cs_js_string's fast path */
     size_t nobj; /* open objects */
