@@ -276,7 +276,8 @@ static chatseal_error fc_number(cs_fc *fc, const unsigned char **pp,
 {
     const unsigned char *p = *pp, *q;
     int simple = 0;
-    chatseal_error err = cs_num_lex(p, end, &q, &simple);
+    cs_num_dec dec;
+    chatseal_error err = cs_num_scan(p, end, &q, &simple, &dec);
     char *o;
     if (cs_js_bad_lookahead(q, end))
         err = CHATSEAL_E_INVALID_UTF8;
@@ -295,7 +296,7 @@ static chatseal_error fc_number(cs_fc *fc, const unsigned char **pp,
         }
     } else {
         double v;
-        err = cs_num_read(p, q, &fc->scratch, &fc->cloc, &v);
+        err = cs_num_read_dec(&dec, p, q, &fc->scratch, &fc->cloc, &v);
         if (err)
             return err;
         fc->out.n += cs_num_format(v, o);
