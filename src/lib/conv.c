@@ -27,6 +27,7 @@
 
 struct cs_scan {
     chatseal_conv *conv;
+    cs_fc *fc; /* the scan's parser: each message's members (spans) */
     EVP_MD_CTX *md;
     chatseal_error err;
     int in_canon; /* the parse of the input: its text stays in conv->canon */
@@ -38,6 +39,33 @@ static chatseal_error cs_conv_grow(chatseal_conv *conv)
     if (conv->n < conv->cap)
         return CHATSEAL_OK;
     size_t cap = conv->cap ? conv->cap * 2 : 16;
+    cs_msg *m = realloc(conv->msgs, cap * sizeof *m);
+    if (!m)
+        return CHATSEAL_E_NO_MEMORY;
+    conv->msgs = m;
+    conv->cap = cap;
+    return CHATSEAL_OK;
+}
+
+/*
+ * Room for every message a body of len bytes can hold, allocated once: the
+ * array would otherwise grow by doubling, and 10000 tiny messages (1.5 MB of
+ * records) cost each step's copy and fresh pages.  A message takes at least
+ * 12 bytes of text (`{"role":""},`), so len / 12 + 1 records are enough;
+ * pages never written cost nothing.  Beyond CS_MSGS_RESERVE records (only
+ * with a raised message limit) it grows as before.
+ */
+#define CS_MSGS_RESERVE 65536
+
+static chatseal_error cs_conv_reserve(chatseal_conv *conv, size_t len)
+{
+    size_t cap = len / 12 + 1;
+    if (cap > conv->max_messages)
+        cap = conv->max_messages;
+    if (cap > CS_MSGS_RESERVE)
+        cap = CS_MSGS_RESERVE;
+    if (cap <= conv->cap)
+        return CHATSEAL_OK;
     cs_msg *m = realloc(conv->msgs, cap * sizeof *m);
     if (!m)
         return CHATSEAL_E_NO_MEMORY;
@@ -73,9 +101,13 @@ static chatseal_error cs_conv_keep(struct cs_scan *s, const char *canon,
     cs_msg *m = &conv->msgs[conv->n];
     memset(m, 0, sizeof *m);
     int assistant = role_len == 9 && !memcmp(role, "assistant", 9);
+    cs_form_members mb = {NULL, 0};
+    mb.nsp = cs_fc_message_members(s->fc, &mb.sp);
+    if (!mb.nsp)
+        mb.sp = NULL; /* {} or no spans: walk the text */
     m->core_off = t->n;
     m->canon_len = len;
-    if (!cs_form_needed(canon, len, assistant)) {
+    if (!cs_form_needed(canon, len, assistant, mb)) {
         /* its own form: the input's text is kept anyway (conv->canon), so
          * it is not copied; cs_conv_place sets its offset there */
         m->in_canon = s->in_canon;
@@ -86,7 +118,7 @@ static chatseal_error cs_conv_keep(struct cs_scan *s, const char *canon,
     } else {
         cs_buf *full = &s->full, *rsn = &s->rsn;
         full->n = rsn->n = 0;
-        e = cs_form_message(canon, len, assistant, conv->max_depth, t, full,
+        e = cs_form_message(canon, len, assistant, mb, conv->max_depth, t, full,
                             rsn);
         m->core_len = t->n - m->core_off;
         if (!e && rsn->n) {
@@ -141,8 +173,8 @@ static int cs_on_message(void *ctx, size_t index, const char *canon,
 static chatseal_error cs_conv_scan(chatseal_conv *conv, cs_fc *fc,
                                    const char *json, size_t len, int in_canon)
 {
-    struct cs_scan s = {conv, EVP_MD_CTX_new(), CHATSEAL_OK, in_canon, {0},
-                        {0}};
+    struct cs_scan s = {conv, fc, EVP_MD_CTX_new(), CHATSEAL_OK, in_canon,
+                        {0},  {0}};
     EVP_MD *sha = EVP_MD_fetch(NULL, "SHA256", NULL);
     chatseal_error e = CHATSEAL_E_CRYPTO;
     if (s.md && sha && EVP_DigestInit_ex2(s.md, sha, NULL)) {
@@ -261,9 +293,9 @@ chatseal_error chatseal_conv_parse(const char *json, size_t len,
     if ((!json && len) || cs_limits_read(limits, &lim))
         return CHATSEAL_E_INVALID_ARGUMENT;
     chatseal_conv *conv = cs_conv_new(&lim);
-    cs_fc *fc = cs_fc_new();
+    cs_fc *fc = cs_fc_acquire();
     chatseal_error e = CHATSEAL_E_NO_MEMORY;
-    if (conv && fc) {
+    if (conv && fc && cs_conv_reserve(conv, len) == CHATSEAL_OK) {
         e = cs_conv_scan(conv, fc, json ? json : "", len, 1);
         if (e == CHATSEAL_OK) {
             conv->canon = cs_fc_take_output(fc, &conv->canon_len);
@@ -276,7 +308,7 @@ chatseal_error chatseal_conv_parse(const char *json, size_t len,
                 cs_conv_place(conv);
         }
     }
-    cs_fc_free(fc);
+    cs_fc_release(fc);
     if (e != CHATSEAL_OK) {
         chatseal_conv_free(conv);
         return e;
@@ -298,7 +330,7 @@ static chatseal_error cs_conv_add(chatseal_conv *conv, const char *json,
 {
     size_t n0 = conv->n, r0 = conv->roles.n, a0 = conv->texts.n;
     cs_buf wrapped = {0};
-    cs_fc *fc = cs_fc_new();
+    cs_fc *fc = cs_fc_acquire();
     chatseal_error e = fc ? CHATSEAL_OK : CHATSEAL_E_NO_MEMORY;
     if (!e && wrap) {
         e = cs_fc_canonicalize(fc, json, len, conv->max_depth, NULL, NULL);
@@ -323,7 +355,7 @@ static chatseal_error cs_conv_add(chatseal_conv *conv, const char *json,
         if (e == CHATSEAL_OK && wrap && conv->n != n0 + 1)
             e = CHATSEAL_E_INVALID_MESSAGE;
     }
-    cs_fc_free(fc);
+    cs_fc_release(fc);
     cs_buf_free(&wrapped);
     if (e != CHATSEAL_OK) {
         conv->n = n0;

@@ -32,6 +32,7 @@
  * reference (jansson) path returns; tests/unit/test_fastcanon.c and
  * fuzz/fuzz_differential.c compare the two byte for byte.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,11 +69,109 @@ void cs_fc_free(cs_fc *fc)
     cs_buf_free(&fc->frb);
     cs_buf_free(&fc->scratch);
     cs_buf_free(&fc->tmpb);
+    cs_buf_free(&fc->rkb);
     cs_buf_free(&fc->conv.role);
     cs_buf_free(&fc->conv.rootb);
+    cs_buf_free(&fc->conv.msgmb);
     if (fc->cloc)
         freelocale(fc->cloc);
     free(fc);
+}
+
+/* ------------------------------------------------- one parser a thread -- */
+
+/*
+ * Why: a fresh cs_fc per request allocates its member, sort, frame and
+ * scratch arrays anew and grows them by doubling, and on the development
+ * machine each fresh page costs a fault of several microseconds: an object of
+ * 20000 members or 10000 tiny messages spent a third of its time in the
+ * kernel.  So each thread keeps one parser: cs_fc_acquire hands it out (a
+ * fresh one while it is in use, e.g. by a nested call), cs_fc_release takes
+ * it back, and its buffers stay allocated for the next request up to
+ * FC_KEEP bytes in all; beyond that they are freed, so one huge body does
+ * not pin its memory for the thread's lifetime.  The thread-local pointer is
+ * what the code reads; the pthread key exists only so that a thread's parser
+ * is freed when the thread exits.
+ */
+#define FC_KEEP ((size_t)16 << 20)
+
+static pthread_once_t fc_once = PTHREAD_ONCE_INIT;
+static pthread_key_t fc_tkey;
+static int fc_key_ok;
+static _Thread_local cs_fc *fc_mine;
+
+static void fc_key_destroy(void *p)
+{
+    fc_mine = NULL;
+    cs_fc_free(p);
+}
+
+static void fc_key_init(void)
+{
+    fc_key_ok = pthread_key_create(&fc_tkey, fc_key_destroy) == 0;
+}
+
+#if defined(__GNUC__)
+/* a shared library unloaded while threads still run must not leave them a
+ * destructor in unmapped code: the key goes with the library (the parsers
+ * it holds are then left to the process) */
+__attribute__((destructor)) static void fc_key_unload(void)
+{
+    if (fc_key_ok)
+        pthread_key_delete(fc_tkey);
+    fc_key_ok = 0;
+}
+#endif
+
+static void fc_drop_buffers(cs_fc *fc)
+{
+    cs_buf_free(&fc->out);
+    cs_buf_free(&fc->names);
+    cs_buf_free(&fc->memb);
+    cs_buf_free(&fc->frb);
+    cs_buf_free(&fc->scratch);
+    cs_buf_free(&fc->tmpb);
+    cs_buf_free(&fc->rkb);
+    cs_buf_free(&fc->conv.role);
+    cs_buf_free(&fc->conv.rootb);
+    cs_buf_free(&fc->conv.msgmb);
+    fc->mem = NULL;
+    fc->fr = NULL;
+    fc->conv.root = NULL;
+    fc->conv.msgm = NULL;
+    fc->conv.nroot = 0;
+    fc->done = 0;
+}
+
+cs_fc *cs_fc_acquire(void)
+{
+    cs_fc *fc = fc_mine;
+    if (fc && !fc->busy) {
+        fc->busy = 1;
+        return fc;
+    }
+    return cs_fc_new();
+}
+
+void cs_fc_release(cs_fc *fc)
+{
+    size_t kept;
+    if (!fc)
+        return;
+    if (fc != fc_mine) {
+        pthread_once(&fc_once, fc_key_init);
+        if (fc_mine || !fc_key_ok || pthread_setspecific(fc_tkey, fc)) {
+            cs_fc_free(fc);
+            return;
+        }
+        fc_mine = fc;
+    }
+    fc->busy = 0;
+    kept = fc->out.cap + fc->names.cap + fc->memb.cap + fc->frb.cap +
+           fc->scratch.cap + fc->tmpb.cap + fc->rkb.cap + fc->conv.role.cap +
+           fc->conv.rootb.cap + fc->conv.msgmb.cap;
+    if (kept > FC_KEEP)
+        fc_drop_buffers(fc);
 }
 
 /* ------------------------------------------------------------- tokens -- */
@@ -177,7 +276,8 @@ static chatseal_error fc_number(cs_fc *fc, const unsigned char **pp,
 {
     const unsigned char *p = *pp, *q;
     int simple = 0;
-    chatseal_error err = cs_num_lex(p, end, &q, &simple);
+    cs_num_dec dec;
+    chatseal_error err = cs_num_scan(p, end, &q, &simple, &dec);
     char *o;
     if (cs_js_bad_lookahead(q, end))
         err = CHATSEAL_E_INVALID_UTF8;
@@ -196,7 +296,7 @@ static chatseal_error fc_number(cs_fc *fc, const unsigned char **pp,
         }
     } else {
         double v;
-        err = cs_num_read(p, q, &fc->scratch, &fc->cloc, &v);
+        err = cs_num_read_dec(&dec, p, q, &fc->scratch, &fc->cloc, &v);
         if (err)
             return err;
         fc->out.n += cs_num_format(v, o);
@@ -280,6 +380,63 @@ static chatseal_error fc_key(cs_fc *fc, struct fc_frame *f,
     return fc_putc(fc, ':');
 }
 
+/*
+ * Deep nesting is one byte per container, so the general state machine's
+ * dispatch per byte (hooks, container kind, white space twice) made a body
+ * of nested arrays cost 3-4x text.  Where no hook looks (f->conv 0), runs
+ * of '[' and of ']' (white space allowed between) take these loops instead;
+ * they push, write and pop exactly what the general path would.
+ */
+
+/* At p, a '[' whose parent no hook looks at: it and every '[' right after
+ * it opened; p left on the first other byte. */
+static chatseal_error fc_open_arrays(cs_fc *fc, const unsigned char **pp,
+                                     const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    for (;;) {
+        chatseal_error err = fc_push(fc, FC_ARR, 0);
+        if (!err)
+            err = fc_putc(fc, '[');
+        if (err)
+            return err;
+        p++;
+        SKIP_WS(p, end);
+        if (p == end || *p != '[')
+            break;
+        fc->fr[fc->nfr - 1].count = 1; /* its element: the next array */
+    }
+    *pp = p;
+    return CHATSEAL_OK;
+}
+
+/* The innermost frame, an array no hook looks at, closes (its ']' read):
+ * it and every such array closed by the ']'s right after it are popped;
+ * p left on the first other byte. */
+static chatseal_error fc_close_arrays(cs_fc *fc, const unsigned char **pp,
+                                      const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    for (;;) {
+        const struct fc_frame *top;
+        chatseal_error err = fc_putc(fc, ']');
+        if (err)
+            return err;
+        fc->nfr--;
+        if (!fc->nfr)
+            break;
+        top = &fc->fr[fc->nfr - 1];
+        if (top->kind != FC_ARR || (fc->hooks && top->conv))
+            break;
+        SKIP_WS(p, end);
+        if (p == end || *p != ']')
+            break;
+        p++;
+    }
+    *pp = p;
+    return CHATSEAL_OK;
+}
+
 static chatseal_error fc_flush(cs_fc *fc)
 {
     if (fc->sink && fc->out.n) {
@@ -315,7 +472,7 @@ static chatseal_error fc_reset(cs_fc *fc, size_t len)
 {
     fc->out.n = fc->names.n = fc->nmem = fc->nfr = fc->nobj = 0;
     fc->out.oom = fc->names.oom = fc->memb.oom = fc->frb.oom = 0;
-    fc->tmpb.oom = 0;
+    fc->tmpb.oom = fc->rkb.oom = 0;
     fc->done = 0;
     fc->deferred = CHATSEAL_OK;
     fc->conv.nroot = 0;
@@ -396,6 +553,18 @@ value:
     c = *p;
     /* the hooks see only what lies directly in a tagged container */
     hk = fc->hooks && (!f || f->conv) ? fc->hooks : NULL;
+    if (c == '[' && !hk) {
+        err = fc_open_arrays(fc, &p, end);
+        if (err)
+            goto fail;
+        f = &fc->fr[fc->nfr - 1];
+        if (p < end && *p == ']') {
+            p++;
+            goto close_array;
+        }
+        f->count++;
+        goto value;
+    }
     if (c == '{' || c == '[') {
         unsigned char tag = hk ? hk->enter(fc, f, c) : 0;
         err = fc_push(fc, c == '{' ? FC_OBJ : FC_ARR, tag);
@@ -494,6 +663,13 @@ after_value:
     goto fail;
 
 close_array:
+    if (!(fc->hooks && f->conv)) {
+        err = fc_close_arrays(fc, &p, end);
+        if (err)
+            goto fail;
+        f = fc->nfr ? &fc->fr[fc->nfr - 1] : NULL;
+        goto after_value;
+    }
     err = fc_putc(fc, ']');
     if (err)
         goto fail;
@@ -584,7 +760,7 @@ chatseal_error cs_fc_canonicalize_alloc(const char *json, size_t len,
     *out = NULL;
     if (out_len)
         *out_len = 0;
-    fc = cs_fc_new();
+    fc = cs_fc_acquire();
     if (!fc)
         return CHATSEAL_E_NO_MEMORY;
     err = cs_fc_canonicalize(fc, json, len, max_depth, NULL, NULL);
@@ -596,7 +772,7 @@ chatseal_error cs_fc_canonicalize_alloc(const char *json, size_t len,
         if (out_len)
             *out_len = n;
     }
-    cs_fc_free(fc);
+    cs_fc_release(fc);
     return err;
 }
 
@@ -608,10 +784,10 @@ chatseal_error cs_fc_canonicalize_to(const char *json, size_t len,
     chatseal_error err;
     if (!sink)
         return CHATSEAL_E_INVALID_ARGUMENT;
-    fc = cs_fc_new();
+    fc = cs_fc_acquire();
     if (!fc)
         return CHATSEAL_E_NO_MEMORY;
     err = cs_fc_canonicalize(fc, json, len, max_depth, sink, ctx);
-    cs_fc_free(fc);
+    cs_fc_release(fc);
     return err;
 }

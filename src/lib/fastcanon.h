@@ -19,6 +19,13 @@ typedef struct cs_fc cs_fc;
 cs_fc *cs_fc_new(void);
 /* Frees every buffer (canonical bytes held by a finished run included). */
 void cs_fc_free(cs_fc *fc);
+/* This thread's parser, its buffers kept from earlier runs (a fresh one
+ * while it is in use); NULL when out of memory.  Give it back with
+ * cs_fc_release, never cs_fc_free. */
+cs_fc *cs_fc_acquire(void);
+/* Gives back a parser from cs_fc_acquire (NULL is fine): kept for the
+ * thread's next run, its buffers trimmed when large. */
+void cs_fc_release(cs_fc *fc);
 /* Tests: on = 0 forces the portable string scanner; on = 1 uses AVX2 when
  * the CPU has it (the default unless CHATSEAL_NO_AVX2 is set).  Returns
  * whether the AVX2 path is now in use. */
@@ -64,6 +71,17 @@ chatseal_error cs_fc_canonicalize_to(const char *json, size_t len,
 typedef int (*cs_fc_message_fn)(void *ctx, size_t index, const char *canon,
                                 size_t canon_len, const char *role,
                                 size_t role_len);
+
+/* A member of the message being reported to cs_fc_message_fn, as offsets
+ * into its canonical text: the name as written there, quotes excluded, and
+ * the value. */
+typedef struct cs_fc_span {
+    size_t name_off, name_len, value_off, value_len;
+} cs_fc_span;
+
+/* Inside cs_fc_message_fn only: the members of the message reported, in
+ * canonical order (so the callback need not walk its text again). */
+size_t cs_fc_message_members(const cs_fc *fc, const cs_fc_span **members);
 
 /* A top-level member of an object conversation, after a successful scan:
  * name is unescaped (not NUL-terminated), value is a span of cs_fc_output. */

@@ -129,6 +129,27 @@ static chatseal_error conv_keep_root(cs_fc *fc, const struct fc_frame *f)
     return CHATSEAL_OK;
 }
 
+/* The members of the message object f (sorted and in place) as spans of
+ * its text, for cs_fc_message_members; -1 when out of memory. */
+static int conv_message_members(cs_fc *fc, const struct fc_frame *f)
+{
+    struct fc_conv *cv = &fc->conv;
+    size_t n = fc->nmem - f->mbase, i;
+    cv->msgm = cs_buf_array(&cv->msgmb, n ? n : 1, sizeof *cv->msgm);
+    if (!cv->msgm)
+        return -1;
+    for (i = 0; i < n; i++) {
+        const struct fc_member *m = &fc->mem[f->mbase + i];
+        cs_fc_span *s = &cv->msgm[i];
+        s->name_off = m->start - f->start + 1;
+        s->name_len = m->kclen - 2;
+        s->value_off = m->start - f->start + m->kclen + 1;
+        s->value_len = m->end - m->start - m->kclen - 1;
+    }
+    cv->nmsgm = n;
+    return 0;
+}
+
 static chatseal_error conv_close_object(cs_fc *fc, struct fc_frame *f,
                                         int *keep_names)
 {
@@ -136,12 +157,18 @@ static chatseal_error conv_close_object(cs_fc *fc, struct fc_frame *f,
     /* the top-level names stay for cs_fc_root_members */
     *keep_names = fc->nfr == 1;
     if (f->conv == FC_R_MSG) {
+        int stop;
         if (!f->has_role)
             conv_defer(fc, CHATSEAL_E_INVALID_MESSAGE);
-        if (!fc->deferred && cv->on_message &&
-            cv->on_message(cv->msg_ctx, fc->fr[fc->nfr - 2].count - 1,
-                           fc->out.p + f->start, fc->out.n - f->start,
-                           cv->role.p, cv->role.n))
+        if (fc->deferred || !cv->on_message)
+            return CHATSEAL_OK;
+        if (conv_message_members(fc, f))
+            return CHATSEAL_E_NO_MEMORY;
+        stop = cv->on_message(cv->msg_ctx, fc->fr[fc->nfr - 2].count - 1,
+                              fc->out.p + f->start, fc->out.n - f->start,
+                              cv->role.p, cv->role.n);
+        cv->nmsgm = 0;
+        if (stop)
             return CHATSEAL_E_IO;
     } else if (f->conv == FC_R_ROOT) {
         if (!cv->saw_messages)
@@ -176,11 +203,20 @@ chatseal_error cs_fc_conv_scan(cs_fc *fc, const char *json, size_t len,
     cv->nmessages = 0;
     cv->saw_messages = cv->want_role = cv->want_msgs = 0;
     cv->role.n = 0;
+    cv->nmsgm = 0;
     err = cs_fc_run(fc, json, len);
     fc->hooks = NULL;
     if (nmessages)
         *nmessages = err ? 0 : cv->nmessages;
     return err;
+}
+
+size_t cs_fc_message_members(const cs_fc *fc, const cs_fc_span **members)
+{
+    size_t n = fc ? fc->conv.nmsgm : 0;
+    if (members)
+        *members = n ? fc->conv.msgm : NULL;
+    return n;
 }
 
 size_t cs_fc_root_members(const cs_fc *fc, const cs_fc_member **members)

@@ -87,6 +87,9 @@ struct fc_conv {
     cs_buf rootb;     /* holds root: top-level members after a scan */
     cs_fc_member *root;
     size_t nroot;
+    cs_buf msgmb; /* holds msgm: the reported message's members */
+    cs_fc_span *msgm;
+    size_t nmsgm;
 };
 
 struct cs_fc {
@@ -100,6 +103,7 @@ struct cs_fc {
     size_t nfr;
     cs_buf scratch; /* member reassembly, number copies */
     cs_buf tmpb;    /* holds tmp, the merge sort's second array */
+    cs_buf rkb;     /* the radix sort's keys and work list (jobject.c) */
     locale_t cloc;
     int avx2;    /* the CPU has AVX2: cs_js_string's fast path */
     size_t nobj; /* open objects */
@@ -107,6 +111,7 @@ struct cs_fc {
     chatseal_sink sink;
     void *sink_ctx;
     int done;                /* canonical text complete and kept in out */
+    int busy;                /* handed out by cs_fc_acquire */
     chatseal_error deferred; /* first error of the hooks' own rules */
     const struct fc_hooks *hooks;
     struct fc_conv conv;

@@ -107,6 +107,36 @@ static int fw_member(fw_span obj, size_t *pos, fw_span *name, fw_span *value)
     return 1;
 }
 
+/* The members of a message object: from the parser's spans when it gave
+ * them (no walk over the values: a member holding a megabyte of numbers or
+ * nested arrays costs nothing here), else by walking the text. */
+typedef struct fw_iter {
+    fw_span obj;
+    size_t pos, i;
+    cs_form_members mb;
+} fw_iter;
+
+static fw_iter fw_begin(const char *canon, size_t len, cs_form_members mb)
+{
+    fw_iter it = {{canon, len}, 1, 0, mb};
+    return it;
+}
+
+static int fw_next(fw_iter *it, fw_span *name, fw_span *value)
+{
+    const cs_fc_span *s;
+    if (!it->mb.sp)
+        return fw_member(it->obj, &it->pos, name, value);
+    if (it->i >= it->mb.nsp)
+        return 0;
+    s = &it->mb.sp[it->i++];
+    name->p = it->obj.p + s->name_off;
+    name->n = s->name_len;
+    value->p = it->obj.p + s->value_off;
+    value->n = s->value_len;
+    return 1;
+}
+
 static int fw_is(fw_span s, const char *lit)
 {
     size_t n = strlen(lit);
@@ -263,13 +293,14 @@ static void fw_put_object(cs_buf *b, fw_span obj, int level, size_t max_depth)
     cs_buf_putc(b, '}');
 }
 
-int cs_form_needed(const char *canon, size_t len, int assistant)
+int cs_form_needed(const char *canon, size_t len, int assistant,
+                   cs_form_members mb)
 {
-    fw_span obj = {canon, len}, name, v;
-    size_t pos = 1;
+    fw_iter it = fw_begin(canon, len, mb);
+    fw_span name, v;
     if (!len || canon[0] != '{')
         return 0;
-    while (fw_member(obj, &pos, &name, &v))
+    while (fw_next(&it, &name, &v))
         if ((fw_empty(v) && !fw_is(name, "role")) || fw_reasoning(name) ||
             fw_has_calls(name) || (assistant && !fw_assistant_keeps(name)))
             return 1;
@@ -277,15 +308,15 @@ int cs_form_needed(const char *canon, size_t len, int assistant)
 }
 
 chatseal_error cs_form_message(const char *canon, size_t len, int assistant,
-                               size_t max_depth, cs_buf *core, cs_buf *full,
-                               cs_buf *rsn)
+                               cs_form_members mb, size_t max_depth,
+                               cs_buf *core, cs_buf *full, cs_buf *rsn)
 {
-    fw_span obj = {canon, len}, name, v;
-    size_t pos = 1;
+    fw_iter it = fw_begin(canon, len, mb);
+    fw_span name, v;
     int first_core = 1, first_full = 1, first_rsn = 1;
     cs_buf_putc(core, '{');
     cs_buf_putc(full, '{');
-    while (fw_member(obj, &pos, &name, &v)) {
+    while (fw_next(&it, &name, &v)) {
         /* the role is what makes a message: never left out, even "" */
         if ((fw_empty(v) && !fw_is(name, "role")) ||
             (assistant && !fw_assistant_keeps(name)))

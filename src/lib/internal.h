@@ -204,14 +204,23 @@ chatseal_error cs_conv_chain_v(const chatseal_conv *conv, size_t n, int v,
 
 /* ---------------------------------------------------------------- form -- */
 
+/* A message's members as the parser found them (fastcanon.h), so that form.c
+ * need not walk the text for them: sp[0..nsp), or sp NULL to walk. */
+struct cs_fc_span;
+typedef struct cs_form_members {
+    const struct cs_fc_span *sp;
+    size_t nsp;
+} cs_form_members;
+
 /* 1 when the signed form of the canonical message text differs from it. */
-int cs_form_needed(const char *canon, size_t len, int assistant);
+int cs_form_needed(const char *canon, size_t len, int assistant,
+                   cs_form_members mb);
 /* The signed form (core), the form with reasoning (full) and the reasoning
  * object (rsn; nothing appended when there is none), appended to the three
  * buffers.  canon must be the canonical text of one message object. */
 chatseal_error cs_form_message(const char *canon, size_t len, int assistant,
-                               size_t max_depth, cs_buf *core, cs_buf *full,
-                               cs_buf *rsn);
+                               cs_form_members mb, size_t max_depth,
+                               cs_buf *core, cs_buf *full, cs_buf *rsn);
 /* Decodes a JSON string in RFC 8785 form (quotes included in s/n) into a
  * malloc'ed NUL-terminated *out of *len bytes (which may hold U+0000).
  * -1 on a malformed string or no memory (*out is then to be freed too). */

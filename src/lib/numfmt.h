@@ -12,6 +12,7 @@
 
 #include <locale.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "chatseal.h"
 #include "internal.h"
@@ -40,6 +41,25 @@ size_t cs_num_format(double v, char *buf);
  */
 chatseal_error cs_num_lex(const unsigned char *p, const unsigned char *end,
                           const unsigned char **stop, int *simple);
+
+/* A lexed number token as w * 10^q: w its first 19 significant digits,
+ * trunc set when a non-zero digit was dropped. */
+typedef struct cs_num_dec {
+    uint64_t w;
+    int64_t q;
+    int neg, trunc;
+} cs_num_dec;
+
+/* cs_num_lex that also collects the token's digits into *dec (the same
+ * pass), for cs_num_read_dec. */
+chatseal_error cs_num_scan(const unsigned char *p, const unsigned char *end,
+                           const unsigned char **stop, int *simple,
+                           cs_num_dec *dec);
+
+/* cs_num_read of the token [s, e) that cs_num_scan read into *dec. */
+chatseal_error cs_num_read_dec(const cs_num_dec *dec, const unsigned char *s,
+                               const unsigned char *e, cs_buf *scratch,
+                               locale_t *cloc, double *v);
 
 /* Reads the number token [s, e) as a double (strtod under the "C" locale,
  * *cloc created on first use, freed by the caller; scratch holds the
