@@ -326,13 +326,13 @@ async function fakedFormats(page) {
     const refusal = {
         chat: { error: { message: 'edited', type: 'chatseal_error', code: 'content_changed' } },
         responses: { error: { message: 'edited', type: 'chatseal_error', code: 'content_changed' } },
-        messages: { type: 'error', error: { type: 'permission_error', message: 'edited' }, code: 'content_changed' },
+        messages: { type: 'error', error: { type: 'permission_error', message: 'edited', code: 'content_changed' } },
         ollama: { error: 'edited', code: 'content_changed' },
     };
     const streamError = {
         chat: 'data: {"error":{"message":"upstream went away","type":"chatseal_error","code":"upstream_error"}}\n\n',
         responses: 'event: error\ndata: {"type":"error","sequence_number":3,"code":"upstream_error","message":"upstream went away","param":null}\n\n',
-        messages: 'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"upstream went away"},"code":"upstream_error"}\n\n',
+        messages: 'event: error\ndata: {"type":"error","error":{"type":"api_error","message":"upstream went away","code":"upstream_error"}}\n\n',
         ollama: '{"error":"upstream went away","code":"upstream_error"}\n',
     };
     for (const api of Object.keys(PATHS)) {

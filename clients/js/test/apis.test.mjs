@@ -128,7 +128,7 @@ for (const [api, url, , , body] of APIS.filter((a) => a[4])) {
 
     test(`${api}: the header alone is a fallback; refusals keep the old token`, async () => {
         const refusal = api === 'messages'
-            ? { type: 'error', error: { type: 'permission_error', message: 'changed' }, code: 'content_changed' }
+            ? { type: 'error', error: { type: 'permission_error', message: 'changed', code: 'content_changed' } }
             : api === 'ollama' ? { error: 'changed', code: 'content_changed' }
                 : { error: { message: 'changed', type: 'chatseal_error', code: 'content_changed' } };
         const base = fakeFetch([
