@@ -247,15 +247,27 @@ async function sendAndWait(page, message) {
 }
 
 /* What the page must have appended for a reply: the entries that API's SDK
- * carries forward. */
-function expectedEntries(api, rec, seal, streamed) {
-    if (api === 'chat') return [streamed ? seal.message : JSON.parse(rec.reply).choices[0].message];
+ * carries forward (JSON: taken from the body as is; streams: what the SDK
+ * assembles). */
+function expectedEntries(api, rec, seal, streamed, replyText) {
+    const body = streamed ? null : JSON.parse(rec.reply);
+    if (api === 'chat') return [streamed ? seal.message : body.choices[0].message];
     if (api === 'responses') {
-        if (!streamed) return JSON.parse(rec.reply).output;
+        if (!streamed) return body.output;
         const done = sseEvents(rec.reply).map((e) => JSON.parse(e.data)).find((o) => o.type === 'response.completed');
         return done.response.output;
     }
-    return null; // messages, ollama: checked by shape and text
+    if (api === 'messages') {
+        if (!streamed) return [{ role: 'assistant', content: body.content }];
+        // @anthropic-ai/sdk: each block as content_block_start gave it, its
+        // text joined from the text deltas
+        const blocks = sseEvents(rec.reply).map((e) => JSON.parse(e.data))
+            .filter((o) => o.type === 'content_block_start').map((o) => ({ ...o.content_block }));
+        assert.equal(blocks.length, 1, 'messages: one text block');
+        blocks[0].text = replyText;
+        return [{ role: 'assistant', content: blocks }];
+    }
+    return [streamed ? { role: 'assistant', content: replyText } : body.message];
 }
 
 /* One turn that must be signed: the request shape, the token sent, the
@@ -283,10 +295,8 @@ async function turnOk(page, api, message, { streamed, prevToken }) {
     assert.equal(s.token, seal.token, `${api}: the page stores the new token`);
     assert.deepEqual(s.messages.slice(0, before.messages.length + 1), [...before.messages, { role: 'user', content: message }]);
     const added = s.messages.slice(before.messages.length + 1);
-    const want = expectedEntries(api, rec, seal, streamed);
-    if (want) assert.deepEqual(added, want, `${api}: the reply is stored as the SDK carries it`);
-    else if (api === 'messages') assert.deepEqual(added, [{ role: 'assistant', content: [{ type: 'text', text: replyText }] }]);
-    else assert.deepEqual(added, [{ role: 'assistant', content: replyText }]);
+    assert.deepEqual(added, expectedEntries(api, rec, seal, streamed, replyText),
+        `${api}: the reply is stored as the SDK carries it`);
     assert.equal(seal.count, s.messages.length, `${api}: the token covers the stored history`);
     assert.equal(await text(page, '#fact-count'), String(s.messages.length));
     const shown = await page.locator('#messages > li').last().locator('.msg-body').textContent();
