@@ -81,7 +81,9 @@
                 if (t === 'response.output_text.delta' && typeof o.delta === 'string') onDelta(o.delta);
                 else if (t === 'response.completed' && isObj(o.response)) acc.reply = o.response.output;
                 else if (t === 'response.failed') throw errorFrom(o.response, 200);
-                else if (t === 'response.chatseal') acc.seal = o.chatseal;
+                /* the token event: `event: response.chatseal`, its data typed
+                 * "keepalive" (SDKs accept that type) */
+                if (name === 'response.chatseal' || t === 'response.chatseal') acc.seal = o.chatseal;
             },
             end: (acc) => acc,
         },

@@ -103,8 +103,8 @@ export declare function apiOf(url: string | URL): ChatsealApi | undefined;
 /** The `chatseal` member of a reply, stream event or NDJSON line, if well formed. */
 export declare function chatsealOf(obj: unknown): ChatsealReply | ChatsealStreamReply | undefined;
 /** True for a stream value that only carries the token: the last Chat
- *  Completions chunk (empty choices) or the Responses `response.chatseal`
- *  event.  Apps iterating an SDK stream can skip these. */
+ *  Completions chunk (empty choices) or the data of the Responses
+ *  `response.chatseal` event (type "keepalive").  Apps iterating an SDK stream can skip these. */
 export declare function isChatsealChunk(chunk: unknown): boolean;
 /** Chat Completions: the exact message that was signed (stream:
  *  chatseal.message; else choices[0].message). */
@@ -113,9 +113,10 @@ export declare function signedMessage(obj: unknown): SignedMessage | undefined;
  *  of the reply, in the API's own shape. */
 export declare function signedOutput<Output = unknown>(obj: unknown): Output | undefined;
 
-/** The Responses stream event that carries the token (after response.completed). */
+/** The data of the Responses stream event that carries the token
+ *  (`event: response.chatseal`, after response.completed). */
 export interface ResponsesChatsealEvent {
-    type: 'response.chatseal';
+    type: 'keepalive' | 'response.chatseal';
     sequence_number: number;
     chatseal: ChatsealReply;
 }

@@ -17,7 +17,8 @@
 //     same way: a top-level `chatseal` member {token, count, kid, ...} in the
 //     JSON body, or in one JSON value of the stream -- Chat Completions: the
 //     last chunk (empty `choices`, `chatseal.message`); Responses: the
-//     `response.chatseal` event after `response.completed`; Anthropic: the
+//     `response.chatseal` event after `response.completed` (its data typed
+//     "keepalive", so SDKs pass it on as a known event); Anthropic: the
 //     `message_stop` event; Ollama (NDJSON): the `"done": true` line.  So one
 //     reader serves all: any SSE event or NDJSON line whose JSON has a
 //     well-formed top-level `chatseal` member; the last one wins.  The
@@ -101,12 +102,14 @@ export function chatsealOf(obj) {
 }
 
 /** True for the stream value that carries the token and nothing the app
- *  needs: the last Chat Completions chunk (empty `choices`) and the
- *  Responses `response.chatseal` event.  (Anthropic's `message_stop` and
- *  Ollama's done line carry it too, but are the API's own end markers.) */
+ *  needs: the last Chat Completions chunk (empty `choices`) and the data of
+ *  the Responses `response.chatseal` event (typed "keepalive", which the
+ *  openai SDK's stream helper accepts, or "response.chatseal").
+ *  (Anthropic's `message_stop` and Ollama's done line carry it too, but are
+ *  the API's own end markers.) */
 export function isChatsealChunk(chunk) {
     if (chatsealOf(chunk) === undefined) return false;
-    if (chunk.type === 'response.chatseal') return true;
+    if (chunk.type === 'keepalive' || chunk.type === 'response.chatseal') return true;
     return Array.isArray(chunk.choices) && chunk.choices.length === 0;
 }
 

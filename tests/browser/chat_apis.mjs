@@ -190,17 +190,19 @@ function readWire(api, rec, streamed) {
         return { seal: carrier.chatseal, text: chunks.map((c) => c.choices[0]?.delta?.content || '').join('') };
     }
     const data = evs.map((e) => ({ name: e.name, o: JSON.parse(e.data) }));
-    assert.ok(data.every((e) => e.name === e.o.type), `${api}: every event is named after its type`);
     if (api === 'responses') {
         assert.deepEqual(data.slice(-2).map((e) => e.name), ['response.completed', 'response.chatseal'],
             'responses: response.chatseal follows response.completed and ends the stream');
+        assert.ok(data.slice(0, -1).every((e) => e.name === e.o.type), 'responses: events named after their type');
         const last = data.at(-1).o;
+        assert.equal(last.type, 'keepalive', 'responses: the token event is typed keepalive (SDKs accept it)');
         assert.equal(last.sequence_number, data.at(-2).o.sequence_number + 1, 'responses: sequence numbers go on');
         return {
             seal: last.chatseal,
             text: data.filter((e) => e.name === 'response.output_text.delta').map((e) => e.o.delta).join(''),
         };
     }
+    assert.ok(data.every((e) => e.name === e.o.type), `${api}: every event is named after its type`);
     assert.equal(data.at(-1).name, 'message_stop', 'messages: the stream ends with message_stop');
     return {
         seal: data.at(-1).o.chatseal,

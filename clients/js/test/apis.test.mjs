@@ -203,8 +203,10 @@ test('GET requests and a Request object as input', async () => {
 });
 
 test('typed accessors on every API', () => {
-    const ev = { type: 'response.chatseal', sequence_number: 12, chatseal: seal(4, { output: [{ type: 'message' }] }) };
+    const ev = { type: 'keepalive', sequence_number: 12, chatseal: seal(4, { output: [{ type: 'message' }] }) };
     assert.equal(isChatsealChunk(ev), true);
+    assert.equal(isChatsealChunk({ ...ev, type: 'response.chatseal' }), true);
+    assert.equal(isChatsealChunk({ type: 'keepalive', sequence_number: 3 }), false, 'a plain keepalive');
     assert.deepEqual(signedOutput(ev), [{ type: 'message' }]);
     assert.equal(isChatsealChunk({ type: 'response.completed', response: {} }), false);
     const stop = { type: 'message_stop', chatseal: seal(2, { output: { role: 'assistant', content: [] } }) };

@@ -4,7 +4,9 @@
 //   Chat Completions  last chunk with empty `choices` + `chatseal.message`,
 //                     then `data: [DONE]`
 //   Responses         `event: response.chatseal` after `response.completed`,
-//                     no [DONE] (Responses streams just end)
+//                     its data typed "keepalive" (a type the openai SDK's
+//                     stream helper accepts; it throws on unknown ones), no
+//                     [DONE] (Responses streams just end)
 //   Anthropic         `chatseal` in the data of `event: message_stop`
 //   Ollama            `chatseal` on the `"done": true` NDJSON line
 // Non-streamed bodies carry a top-level `chatseal` member.  Used by the
@@ -60,7 +62,9 @@ export function responsesStream(text, chatseal) {
         s('response.content_part.done', { item_id: 'msg_1', output_index: 0, content_index: 0, part: item.content[0] }) +
         s('response.output_item.done', { output_index: 0, item }) +
         s('response.completed', { response: done });
-    if (chatseal) out += s('response.chatseal', { chatseal: { ...chatseal, output: [item] } });
+    if (chatseal) {
+        out += ev('response.chatseal', { type: 'keepalive', sequence_number: n++, chatseal: { ...chatseal, output: [item] } });
+    }
     return out;
 }
 

@@ -47,6 +47,7 @@ test('openai: responses.create, streamed and not', { skip: skip('openai') }, asy
     const base = fakeFetch([
         json(responsesBody(TEXT, seal(2)), 200, { 'chatseal-token': 'cs1.tok2' }),
         streamed(responsesStream(TEXT, seal(4)), SSE, 11),
+        streamed(responsesStream(TEXT, seal(5)), SSE, 64),
         json(responsesBody(TEXT, seal(6))),
     ]);
     const client = new OpenAI({ apiKey: 'k', baseURL: `${GW}/v1`, fetch: chatsealFetch({ fetch: base }), maxRetries: 0 });
@@ -62,12 +63,16 @@ test('openai: responses.create, streamed and not', { skip: skip('openai') }, asy
     }
     assert.equal(text, TEXT);
     assert.equal(events.at(-2), 'response.completed');
-    assert.equal(events.at(-1), 'response.chatseal', 'the token event passes through to the app');
+    assert.equal(events.at(-1), 'keepalive', 'the token event passes through to the app');
+    // the stream helper accumulates every event (and throws on unknown types)
+    const final = await client.responses.stream({ model: 'mock', input, store: false }).finalResponse();
+    assert.equal(final.output_text, TEXT);
     await client.responses.create({ model: 'mock', input, store: false });
     assert.equal(base.calls[0].url, `${GW}/v1/responses`);
     assert.equal(base.calls[0].headers.get('chatseal-token'), null);
     assert.equal(base.calls[1].headers.get('chatseal-token'), 'cs1.tok2');
     assert.equal(base.calls[2].headers.get('chatseal-token'), 'cs1.tok4');
+    assert.equal(base.calls[3].headers.get('chatseal-token'), 'cs1.tok5');
 });
 
 test('AI SDK: the default openai(model) is Responses', { skip: skip('ai', '@ai-sdk/openai') }, async () => {
