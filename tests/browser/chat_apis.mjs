@@ -415,9 +415,9 @@ async function realGateway(page) {
 }
 
 const watchdog = setTimeout(() => {
-    console.error(`chat_apis: FAIL: still running after 55 s\n--- gateway output\n${gatewayOutput.slice(-4000)}`);
+    console.error(`chat_apis: FAIL: still running after 80 s\n--- gateway output\n${gatewayOutput.slice(-4000)}`);
     process.exit(1);
-}, 55000);
+}, 80000);
 watchdog.unref();
 
 let context;
