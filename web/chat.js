@@ -6,10 +6,14 @@
  * sent back with the next message (history in the body, token in the
  * Chatseal-Token header, a per-conversation random id in Chatseal-Conversation,
  * which the gateway binds into the token).  The gateway verifies the history
- * before the model sees it and signs its reply; the page stores the exact
- * assistant message object the gateway reports as signed ("chatseal.message"),
- * never one rebuilt from the streamed deltas, because a rebuilt object could
- * differ by a field and then would not verify.
+ * before the model sees it and signs its reply.  The page speaks any of the
+ * gateway's APIs (Chat Completions, Responses, Anthropic Messages, Ollama;
+ * chosen in Settings, one per conversation); apis.js holds what differs
+ * between them: the request body, the stream format, and which reply entries
+ * join the history (for Chat Completions the exact message the gateway
+ * reports as signed, "chatseal.message", never one rebuilt from the streamed
+ * deltas, because a rebuilt object could differ by a field and then would
+ * not verify).
  *
  * Besides the working copy the page keeps a snapshot of the last history and
  * token the gateway signed.  It is only used to show what was changed in this
@@ -24,8 +28,8 @@
     'use strict';
 
     const KEY = 'chatseal.';
-    const ENDPOINT = '/v1/chat/completions';
     const explain = window.ChatsealExplain.explain;
+    const Apis = window.ChatsealApis;
 
     const $ = (id) => document.getElementById(id);
     const el = {
@@ -51,7 +55,8 @@
         tokenInput: $('token-input'), tokenPrevious: $('token-previous'),
         tokenRemove: $('token-remove'),
         verifyCommand: $('verify-command'), copyCommand: $('copy-command'),
-        model: $('setting-model'), stream: $('setting-stream'),
+        model: $('setting-model'), stream: $('setting-stream'), api: $('setting-api'),
+        factApi: $('fact-api'),
     };
 
     /* ---- storage ------------------------------------------------------ */
@@ -62,7 +67,7 @@
         token: '',         /* the token sent with the next message */
         signed: null,      /* {messages, token}: what the gateway last signed */
         previousToken: '', /* last token of the previous conversation */
-        settings: { model: 'mock', stream: true },
+        settings: { model: 'mock', stream: true, api: 'chat' },
         busy: false,
         refused: null,     /* explanation of the last refusal, until resolved */
         storageProblem: false,
@@ -94,6 +99,8 @@
         state.settings = {
             model: s && typeof s.model === 'string' && s.model ? s.model : 'mock',
             stream: !(s && s.stream === false),
+            /* the API this conversation speaks (its history is in that API's shape) */
+            api: s && Apis.names.includes(s.api) ? s.api : 'chat',
         };
         if (!state.conversationId) {
             state.conversationId = randomId();
@@ -385,6 +392,7 @@
         el.factIat.textContent = header ? formatTime(header.iat) : '–';
         el.factExp.textContent = !header ? '–' : header.exp !== undefined ? formatTime(header.exp) : 'never';
         el.factToken.textContent = state.token || '(none)';
+        el.factApi.textContent = Apis.label(state.settings.api) + ' · POST ' + Apis.path(state.settings.api);
 
         /* tamper panel */
         fillSelect(el.editIndex, n - 1);
@@ -469,95 +477,7 @@
 
     /* ---- talking to the gateway --------------------------------------- */
 
-    class GatewayError extends Error {
-        constructor(code, message, status, report) {
-            super(message);
-            this.code = code;
-            this.status = status;
-            this.report = report || null;
-        }
-    }
-
-    function errorFrom(obj, status) {
-        const err = obj && obj.error && typeof obj.error === 'object' ? obj.error : {};
-        const code = typeof err.code === 'string' && err.code ? err.code
-            : typeof err.type === 'string' && err.type ? err.type : 'unknown';
-        const report = err.report && typeof err.report === 'object' && !Array.isArray(err.report) ? err.report : null;
-        return new GatewayError(code, typeof err.message === 'string' ? err.message : '', status, report);
-    }
-
-    function checkSigned(seal) {
-        if (!seal || typeof seal !== 'object' || typeof seal.token !== 'string' || !seal.token)
-            throw new GatewayError('unsigned_reply', 'no chatseal token in the reply');
-        if (!seal.message || typeof seal.message !== 'object' || typeof seal.message.role !== 'string')
-            throw new GatewayError('bad_reply', 'the reply did not include the signed message');
-        return seal;
-    }
-
-    /* Server-sent events: "data:" lines, events end at a blank line. */
-    async function readStream(res, onDelta) {
-        const reader = res.body.getReader();
-        const decoder = new TextDecoder();
-        let buf = '';
-        let data = [];
-        let seal = null;
-        let finished = false;
-
-        const dispatch = () => {
-            if (!data.length) return;
-            const payload = data.join('\n');
-            data = [];
-            if (payload === '[DONE]') {
-                finished = true;
-                return;
-            }
-            let obj;
-            try {
-                obj = JSON.parse(payload);
-            } catch (e) {
-                throw new GatewayError('bad_reply', 'unreadable stream event');
-            }
-            if (obj && obj.error) throw errorFrom(obj, res.status);
-            if (obj && obj.chatseal) seal = obj.chatseal;
-            if (obj && Array.isArray(obj.choices)) {
-                for (const c of obj.choices) {
-                    if (c && c.delta && typeof c.delta.content === 'string' && c.delta.content)
-                        onDelta(c.delta.content);
-                }
-            }
-        };
-        const line = (l) => {
-            if (l.endsWith('\r')) l = l.slice(0, -1);
-            if (l === '') return dispatch();
-            if (l.startsWith(':')) return;
-            const colon = l.indexOf(':');
-            const field = colon < 0 ? l : l.slice(0, colon);
-            let value = colon < 0 ? '' : l.slice(colon + 1);
-            if (value.startsWith(' ')) value = value.slice(1);
-            if (field === 'data') data.push(value);
-        };
-
-        try {
-            while (!finished) {
-                const { value, done } = await reader.read();
-                if (done) break;
-                buf += decoder.decode(value, { stream: true });
-                let i;
-                while (!finished && (i = buf.indexOf('\n')) >= 0) {
-                    line(buf.slice(0, i));
-                    buf = buf.slice(i + 1);
-                }
-            }
-            if (!finished) {
-                buf += decoder.decode();
-                if (buf) line(buf);
-                dispatch();
-            }
-        } finally {
-            reader.cancel().catch(() => {});
-        }
-        return checkSigned(seal);
-    }
+    const { GatewayError, errorFrom } = Apis;
 
     function pendingBubble() {
         const li = messageItem({ role: 'assistant', content: '' }, null, '');
@@ -571,14 +491,15 @@
         clearRefusal();
         const user = { role: 'user', content: text };
         const outgoing = state.messages.concat([user]);
-        const headers = {
+        const api = state.settings.api;
+        const stream = state.settings.stream;
+        const req = Apis.request(api, state.settings.model, outgoing, stream);
+        const headers = Object.assign(req.headers, {
             'Content-Type': 'application/json',
             'Chatseal-Conversation': state.conversationId,
-        };
+        });
         if (state.token) headers['Chatseal-Token'] = state.token;
-        const stream = state.settings.stream;
-        if (stream) headers.Accept = 'text/event-stream';
-        const body = JSON.stringify({ model: state.settings.model, messages: outgoing, stream });
+        if (stream) headers.Accept = api === 'ollama' ? 'application/x-ndjson' : 'text/event-stream';
 
         state.busy = true;
         const userLi = messageItem(user, state.messages.length, '');
@@ -591,11 +512,10 @@
         try {
             let res;
             try {
-                res = await fetch(ENDPOINT, { method: 'POST', headers, body, cache: 'no-store', credentials: 'same-origin' });
+                res = await fetch(req.path, { method: 'POST', headers, body: req.body, cache: 'no-store', credentials: 'same-origin' });
             } catch (e) {
                 throw new GatewayError('network', String(e && e.message || e));
             }
-            const type = res.headers.get('Content-Type') || '';
             if (!res.ok) {
                 let obj = null;
                 try {
@@ -603,31 +523,18 @@
                 } catch (e) { /* not JSON: fall through to the generic code */ }
                 throw errorFrom(obj, res.status);
             }
-            let seal;
-            if (type.includes('text/event-stream')) {
-                seal = await readStream(res, (delta) => {
-                    bodyEl.textContent += delta;
-                    bubble.scrollIntoView({ block: 'nearest' });
-                });
-            } else {
-                let obj;
-                try {
-                    obj = await res.json();
-                } catch (e) {
-                    throw new GatewayError('bad_reply', 'reply is not JSON');
-                }
-                if (obj && obj.error) throw errorFrom(obj, res.status);
-                const choice = obj && Array.isArray(obj.choices) ? obj.choices[0] : null;
-                seal = checkSigned(Object.assign({}, obj && obj.chatseal, { message: choice && choice.message }));
-            }
-            state.messages = outgoing.concat([seal.message]);
-            state.token = seal.token;
-            state.signed = { messages: clone(state.messages), token: seal.token };
+            const signed = await Apis.readReply(res, api, (delta) => {
+                bodyEl.textContent += delta;
+                bubble.scrollIntoView({ block: 'nearest' });
+            });
+            state.messages = outgoing.concat(signed.reply);
+            state.token = signed.token;
+            state.signed = { messages: clone(state.messages), token: signed.token };
             state.busy = false;
             save();
             render();
             el.composer.scrollIntoView({ block: 'nearest' });
-            const count = typeof seal.count === 'number' ? seal.count : state.messages.length;
+            const count = typeof signed.count === 'number' ? signed.count : state.messages.length;
             announce('Reply received and signed: the token now covers ' + plural(count, 'message', 'messages') +
                 (count !== state.messages.length ? ' (this browser stores ' + state.messages.length + ')' : '') + '.');
         } catch (e) {
@@ -691,6 +598,7 @@
             chatseal_token: state.token,
             conversation_id: state.conversationId,
         };
+        if (state.settings.api !== 'chat') data.api = state.settings.api;
         const blob = new Blob([JSON.stringify(data, null, 2) + '\n'], { type: 'application/json' });
         const url = URL.createObjectURL(blob);
         const a = document.createElement('a');
@@ -821,11 +729,24 @@
         state.settings.stream = el.stream.checked;
         save();
     });
+    /* A history is in one API's shape: another API starts a new conversation. */
+    el.api.addEventListener('change', () => {
+        const api = el.api.value;
+        if (!Apis.names.includes(api) || api === state.settings.api) return;
+        const had = state.messages.length > 0 || !!state.token;
+        state.settings.api = api;
+        if (had) newConversation();
+        save();
+        render();
+        announce('The page now speaks ' + Apis.label(api) + ' (POST ' + Apis.path(api) + ')' +
+            (had ? '; a new conversation was started (a history cannot move between APIs).' : '.'));
+    });
 
     /* Another tab (or devtools) changed the stored conversation. */
     window.addEventListener('storage', (ev) => {
         if (state.busy || (ev.key && !ev.key.startsWith(KEY))) return;
         load();
+        el.api.value = state.settings.api;
         el.editContent.value = '';
         render();
     });
@@ -833,6 +754,7 @@
     load();
     el.model.value = state.settings.model;
     el.stream.checked = state.settings.stream;
+    el.api.value = state.settings.api;
     render();
     document.documentElement.dataset.ready = 'true';
 })();

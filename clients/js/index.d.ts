@@ -1,14 +1,21 @@
 // Type declarations of the chatseal client helper (index.js), written by hand:
 // the package has no build step.
 
-/** The `chatseal` member of a non-streamed completion. */
-export interface ChatsealReply {
+/** The APIs the helper carries tokens for. */
+export type ChatsealApi = 'chat' | 'responses' | 'messages' | 'ollama';
+
+/** The `chatseal` member of a reply (any API), of a non-streamed body or of
+ *  the stream value that carries it. */
+export interface ChatsealReply<Output = unknown> {
     /** the new token (cs1....), covering `count` messages */
     token: string;
     /** number of messages the token covers: history + new turns + reply */
     count: number;
     /** id of the key that signed it */
     kid: string;
+    /** Responses, Anthropic Messages, Ollama: what was signed of the reply,
+     *  in the API's own shape */
+    output?: Output;
 }
 
 /** An OpenAI chat message as the gateway signed it. */
@@ -29,8 +36,10 @@ export interface TokenRecord {
     token: string;
     count?: number;
     kid?: string;
-    /** the signed assistant message of the last reply, when known */
+    /** Chat Completions: the signed assistant message of the last reply */
     message?: SignedMessage;
+    /** other APIs: `chatseal.output` of the last reply */
+    output?: unknown;
 }
 
 /** Where tokens are kept; methods may be synchronous or return promises. */
@@ -58,6 +67,8 @@ export interface ChatsealFetchOptions {
     conversationHeader?: string;
     /** false: never send tokens (conversation header only) */
     sendToken?: boolean;
+    /** the APIs to carry tokens for (default: all four) */
+    apis?: ChatsealApi[];
     /** the underlying fetch (default: globalThis.fetch) */
     fetch?: FetchLike;
     /** called after a new token is stored */
@@ -76,14 +87,36 @@ export declare const TOKEN_HEADER: 'Chatseal-Token';
 export declare const CONVERSATION_HEADER: 'Chatseal-Conversation';
 export declare const DEFAULT_CONVERSATION: 'default';
 
-/** A fetch for the openai, ai and @langchain/openai clients that sends the
- *  newest token and keeps the new one (headers, JSON bodies, SSE streams). */
+/** The request paths, by API: /chat/completions, /v1/responses,
+ *  /v1/messages, /api/chat (compared with the end of the URL's path). */
+export declare const API_PATHS: Readonly<Record<ChatsealApi, string>>;
+
+/** A fetch for the openai, ai (@ai-sdk/openai, @ai-sdk/anthropic),
+ *  @langchain/openai, @anthropic-ai/sdk and ollama clients that sends the
+ *  newest token and keeps the new one (JSON bodies, headers, SSE and NDJSON
+ *  streams, which pass through unbuffered). */
 export declare function chatsealFetch(options?: ChatsealFetchOptions): ChatsealFetch;
 export default chatsealFetch;
 
-/** The `chatseal` member of a completion or chunk, if well formed. */
+/** Which API a URL is for, by the end of its path (undefined: none). */
+export declare function apiOf(url: string | URL): ChatsealApi | undefined;
+/** The `chatseal` member of a reply, stream event or NDJSON line, if well formed. */
 export declare function chatsealOf(obj: unknown): ChatsealReply | ChatsealStreamReply | undefined;
-/** True for the final stream chunk that carries the token. */
+/** True for a stream value that only carries the token: the last Chat
+ *  Completions chunk (empty choices) or the data of the Responses
+ *  `response.chatseal` event (type "keepalive").  Apps iterating an SDK stream can skip these. */
 export declare function isChatsealChunk(chunk: unknown): boolean;
-/** The exact message that was signed (stream: chatseal.message; else choices[0].message). */
+/** Chat Completions: the exact message that was signed (stream:
+ *  chatseal.message; else choices[0].message). */
 export declare function signedMessage(obj: unknown): SignedMessage | undefined;
+/** Responses, Anthropic Messages, Ollama: `chatseal.output`, what was signed
+ *  of the reply, in the API's own shape. */
+export declare function signedOutput<Output = unknown>(obj: unknown): Output | undefined;
+
+/** The data of the Responses stream event that carries the token
+ *  (`event: response.chatseal`, after response.completed). */
+export interface ResponsesChatsealEvent {
+    type: 'keepalive' | 'response.chatseal';
+    sequence_number: number;
+    chatseal: ChatsealReply;
+}
