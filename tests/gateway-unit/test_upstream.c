@@ -274,7 +274,7 @@ static void test_other_paths(void)
     cs_upstream *u = cs_upstream_new(&gw, err, sizeof err);
     struct call c = {0}, d = {0}, e = {0};
     start(u, &c, "GET", "/v1/models", NULL);
-    start(u, &d, "POST", "/v1/responses", "{}");
+    start(u, &d, "POST", "/v1/completions", "{}");
     start(u, &e, "POST", "/v1/chat/completions", "{\"messages\":1}");
     event_base_dispatch(gw.base);
     CHECK(c.status == 200 && c.dones == 1, "models: %d", c.status);
