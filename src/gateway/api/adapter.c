@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <jansson.h>
+
 static const cs_adapter *const all[] = {&cs_api_chat, &cs_api_responses,
                                         &cs_api_messages, &cs_api_ollama};
 
@@ -19,4 +21,49 @@ const cs_adapter *cs_adapter_find(const char *path)
 const cs_adapter *cs_adapter_by_id(int id)
 {
     return id >= 0 && (size_t)id < sizeof all / sizeof all[0] ? all[id] : NULL;
+}
+
+/* An integral real within 2^53 as an integer, else NULL. */
+static json_t *as_integer(json_t *x)
+{
+    if (!json_is_real(x))
+        return NULL;
+    double d = json_real_value(x);
+    if (!(d > -9007199254740992.0 && d < 9007199254740992.0) ||
+        d != (double)(json_int_t)d)
+        return NULL;
+    return json_integer((json_int_t)d);
+}
+
+static void integers(json_t *v, int depth)
+{
+    const char *k;
+    size_t i;
+    json_t *x;
+    if (depth > 4 * CHATSEAL_MAX_DEPTH_DEFAULT) /* parsed input: bounded */
+        return;
+    if (json_is_object(v)) {
+        void *tmp;
+        json_object_foreach_safe(v, tmp, k, x)
+        {
+            json_t *n = as_integer(x);
+            if (n)
+                json_object_set_new(v, k, n);
+            else
+                integers(x, depth + 1);
+        }
+    }
+    json_array_foreach(v, i, x)
+    {
+        json_t *n = as_integer(x);
+        if (n)
+            json_array_set_new(v, i, n);
+        else
+            integers(x, depth + 1);
+    }
+}
+
+void cs_json_integers(json_t *v)
+{
+    integers(v, 0);
 }

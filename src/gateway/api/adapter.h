@@ -142,6 +142,15 @@ struct cs_adapter {
 /* The adapters, by client path / by id (NULL if none). */
 const cs_adapter *cs_adapter_find(const char *path);
 const cs_adapter *cs_adapter_by_id(int id);
+/*
+ * Integral numbers back to integers, in place.  The shared path reads JSON
+ * as the library signs it (RFC 8785: every number a double, jansson reals),
+ * so an adapter's output would say 1024.0 where the client wrote 1024; Go
+ * servers such as Ollama refuse a fraction for an int field.  Applied to
+ * every upstream body an adapter builds and to every "output".
+ */
+void cs_json_integers(struct json_t *v);
+
 extern const cs_adapter cs_api_chat, cs_api_responses, cs_api_messages,
     cs_api_ollama;
 

@@ -97,6 +97,8 @@ static char *adapter_body(chat *c, char *fwd, size_t fwdlen, size_t *len,
     *err = in ? c->ad->write_request(in, c->signed_n, &ctx, &up, why, wl)
               : CHATSEAL_E_NO_MEMORY;
     if (*err == CHATSEAL_OK) {
+        if (up)
+            cs_json_integers(up);
         out =
             up ? json_dumps(up, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
         if (!out)

@@ -128,6 +128,8 @@ static char *chatseal_member(chat *c, const char *forms, size_t flen,
                                JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
         json_t *o = f ? c->ad->output(f) : NULL;
         json_decref(f);
+        if (o)
+            cs_json_integers(o);
         out = o ? json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY |
                                     JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
                 : NULL;
