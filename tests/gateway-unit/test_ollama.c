@@ -6,8 +6,8 @@
  *   - read_request: every member of an Ollama message lands where §8.3
  *     says, and every spelling an SDK uses for the same message (arguments
  *     re-ordered or re-spaced, null/absent/{} arguments, function.index
- *     present or not, type "function", role case, members an SDK adds to
- *     an assistant message) gives the SAME internal message;
+ *     and the call's id present or not, type "function", role case, members
+ *     an SDK adds to an assistant message) gives the SAME internal message;
  *   - malformed requests get invalid_request;
  *   - write_request is the inverse on what the model reads, keeps the
  *     parameters and applies the tail rules (member_not_allowed,
@@ -90,7 +90,7 @@ static void test_read_mapping(void)
         "{\"role\":\"system\",\"content\":\"Be brief.\"},"
         "{\"role\":\"user\",\"content\":\"Look\",\"images\":[\"aGk=\"]},"
         "{\"role\":\"assistant\",\"content\":\"\",\"reasoning\":\"hm\","
-        "\"tool_calls\":[{\"id\":\"call_1\",\"type\":\"function\","
+        "\"tool_calls\":[{\"type\":\"function\","
         "\"function\":{\"name\":\"get_weather\",\"arguments\":"
         "\"{\\\"city\\\":\\\"Paris\\\",\\\"days\\\":2}\"}}]},"
         "{\"role\":\"tool\",\"content\":\"sunny\",\"tool_name\":"
@@ -112,7 +112,8 @@ static void test_spellings(void)
         /* members an SDK adds, nulls */
         "{\"role\":\"ASSISTANT\",\"content\":\"ok\",\"thinking\":null,"
         "\"images\":null,\"tool_name\":null,\"extra\":{\"x\":1},"
-        "\"tool_calls\":[{\"id\":null,\"function\":{\"index\":3,\"name\":\"f\","
+        "\"tool_calls\":[{\"id\":\"call_7\",\"function\":{\"index\":3,\"name\":"
+        "\"f\","
         "\"arguments\":{\"a\":[1,2],\"b\":1}}}]}",
     };
     const char *want =
@@ -172,8 +173,6 @@ static void test_read_refusals(void)
         "{\"arguments\":{}}}]}]}",
         "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"type\":"
         "\"custom\",\"function\":{\"name\":\"f\"}}]}]}",
-        "{\"messages\":[{\"role\":\"assistant\",\"tool_calls\":[{\"id\":7,"
-        "\"function\":{\"name\":\"f\"}}]}]}",
         "{\"messages\":[{\"role\":\"tool\",\"content\":\"x\",\"tool_name\":1}]"
         "}",
     };
@@ -239,7 +238,7 @@ static void test_write(void)
          "{\"model\":\"qwen3\",\"think\":true,\"messages\":["
          "{\"role\":\"user\",\"content\":\"Look\",\"images\":[\"aGk=\"]},"
          "{\"role\":\"assistant\",\"content\":\"\",\"thinking\":\"hm\","
-         "\"tool_calls\":[{\"id\":\"call_1\",\"function\":{\"name\":\"f\","
+         "\"tool_calls\":[{\"function\":{\"name\":\"f\","
          "\"arguments\":{\"a\":[1,2.5],\"b\":{}}}}]},"
          "{\"role\":\"tool\",\"content\":\"sunny\",\"tool_name\":\"f\"}]}",
          "the upstream body");
@@ -306,7 +305,7 @@ static const char *const REPLY =
 
 static const char *const REPLY_INTERNAL =
     "[{\"role\":\"assistant\",\"content\":\"Hi \xc3\xa9\",\"reasoning\":"
-    "\"think\",\"tool_calls\":[{\"id\":\"call_9\",\"type\":\"function\","
+    "\"think\",\"tool_calls\":[{\"type\":\"function\","
     "\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"q\\\":\\\"\xe2\x82\xac"
     "\\\"}\"}}]}]";
 
@@ -321,7 +320,7 @@ static void test_reply(void)
     json_t *o = cs_api_ollama.output(msgs);
     same(o,
          "{\"role\":\"assistant\",\"content\":\"Hi \xc3\xa9\",\"thinking\":"
-         "\"think\",\"tool_calls\":[{\"id\":\"call_9\",\"function\":{\"name\":"
+         "\"think\",\"tool_calls\":[{\"function\":{\"name\":"
          "\"f\",\"arguments\":{\"q\":\"\xe2\x82\xac\"}}}]}",
          "output");
     json_t *back = NULL;

@@ -100,13 +100,13 @@ def expect_refusal(sim, r, status, code):
 
 
 def ollama_shape(msg):
-    """A signed message as the upstream must get it back: no index."""
+    """A signed message as the upstream must get it back: no index, no
+    id (FORMAT.md §8.3)."""
     out = dict(msg)
     if "tool_calls" in out:
         out["tool_calls"] = [
-            {k: v for k, v in
-             dict(c, function={"name": c["function"]["name"],
-                               "arguments": c["function"]["arguments"]}).items()}
+            {"function": {"name": c["function"]["name"],
+                          "arguments": c["function"]["arguments"]}}
             for c in out["tool_calls"]]
     return out
 
@@ -182,12 +182,15 @@ def tool_loop(stream, model):
     assert fwd[1] == ollama_shape(cs["output"]), fwd[1]
     assert "index" not in fwd[1]["tool_calls"][0]["function"]
     assert fwd[2] == h[2]
-    # an SDK that re-orders the arguments (a dict round trip) and drops
-    # the index: the same signed message
+    assert "id" not in fwd[1]["tool_calls"][0], fwd[1]
+    # ollama-python's round trip: arguments through a dict (re-ordered
+    # here), no index, no id (its ToolCall model has neither): the same
+    # signed message
     again = json.loads(json.dumps(h))
     fn = again[1]["tool_calls"][0]["function"]
     fn["arguments"] = dict(reversed(list(fn["arguments"].items())))
     fn.pop("index", None)
+    again[1]["tool_calls"][0].pop("id", None)
     again += [reply, {"role": "user", "content": "thanks"}]
     _, cs3 = turn(gw, again, cs2["token"], stream=stream, tools=TOOLS,
                   model=model)

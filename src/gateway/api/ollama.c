@@ -11,10 +11,13 @@
  *     back.  `null`, absent and `{}` arguments are one value, `{}`, because
  *     Ollama's own server writes an empty map either way.  Ollama's
  *     `function.index` is a streaming artefact its templates never read and
- *     that its versions write or leave out: it is not carried.  An `id` is
- *     kept when there is one (newer servers write one) and never invented
- *     (older ones do not, and a made-up id would be forwarded as if the model
- *     had written it).
+ *     that its versions write or leave out: it is not carried.  Nor is a
+ *     tool call's `id`: newer servers write one, older ones do not, and
+ *     ollama-python's ToolCall model has no such field, so an app that keeps
+ *     the reply it parsed sends the call back without it; a signed id would
+ *     refuse every such tool loop.  Ollama's native API pairs a tool result
+ *     with its call by `tool_name`; an id is never invented either (it would
+ *     be forwarded as if the model had written it).
  *   - `thinking` is the internal `reasoning` member, so it is signed with
  *     its own tag and dropped (never refused) when it does not verify.
  *   - roles are lowercased, as Ollama's server does when it reads them, so
@@ -66,7 +69,6 @@ json_t *cs_ollama_call_in(json_t *tc, char *why, size_t wl)
     json_t *fn = json_object_get(tc, "function");
     json_t *name = json_object_get(fn, "name");
     json_t *args = json_object_get(fn, "arguments");
-    json_t *id = json_object_get(tc, "id");
     json_t *type = json_object_get(tc, "type");
     if (!json_is_object(tc) || !json_is_object(fn) || !json_is_string(name)) {
         snprintf(why, wl, "a tool call needs a function with a name");
@@ -78,13 +80,10 @@ json_t *cs_ollama_call_in(json_t *tc, char *why, size_t wl)
                  "API");
         return NULL;
     }
-    if ((id && !json_is_string(id) && !json_is_null(id)) ||
-        (type && !json_is_null(type) &&
-         !(json_is_string(type) &&
-           !strcmp(json_string_value(type), "function")))) {
-        snprintf(why, wl,
-                 "a tool call's id must be a string, its type "
-                 "\"function\"");
+    if (type && !json_is_null(type) &&
+        !(json_is_string(type) &&
+          !strcmp(json_string_value(type), "function"))) {
+        snprintf(why, wl, "a tool call's type must be \"function\"");
         return NULL;
     }
     json_t *text = args_text(args);
@@ -92,17 +91,9 @@ json_t *cs_ollama_call_in(json_t *tc, char *why, size_t wl)
         snprintf(why, wl, "a tool call's arguments cannot be canonicalized");
         return NULL;
     }
-    json_t *out = json_object();
-    json_t *f = json_object();
-    if (!out || !f || json_object_set(f, "name", name) ||
-        json_object_set_new(f, "arguments", text) ||
-        (json_string_length(id) && json_object_set(out, "id", id)) ||
-        json_object_set_new(out, "type", json_string("function")) ||
-        json_object_set_new(out, "function", f)) {
-        json_decref(out);
-        return NULL;
-    }
-    return out;
+    /* {"type":"function","function":{"name","arguments"}} */
+    json_t *f = json_pack("{s:O,s:o}", "name", name, "arguments", text);
+    return f ? json_pack("{s:s,s:o}", "type", "function", "function", f) : NULL;
 }
 
 static chatseal_error bad(char *why, size_t wl, size_t idx, const char *what)
@@ -236,7 +227,6 @@ static json_t *call_out(json_t *c, char *why, size_t wl)
 {
     json_t *fn = json_object_get(c, "function");
     json_t *name = json_object_get(fn, "name");
-    json_t *id = json_object_get(c, "id");
     json_t *args = args_object(json_object_get(fn, "arguments"));
     if (!json_is_string(name) || !args) {
         json_decref(args);
@@ -246,13 +236,7 @@ static json_t *call_out(json_t *c, char *why, size_t wl)
         return NULL;
     }
     json_t *f = json_pack("{s:O,s:o}", "name", name, "arguments", args);
-    json_t *out = f ? json_object() : NULL;
-    if (!out || (json_is_string(id) && json_object_set(out, "id", id)) ||
-        json_object_set_new(out, "function", f)) {
-        json_decref(out);
-        return NULL;
-    }
-    return out;
+    return f ? json_pack("{s:o}", "function", f) : NULL;
 }
 
 json_t *cs_ollama_msg_out(json_t *im, char *why, size_t wl)

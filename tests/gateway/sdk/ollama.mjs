@@ -118,10 +118,13 @@ async function turn(c, n, { stream = false, think, tools, messages } = {}) {
         if (calls.length) msg.tool_calls = calls;
     }
     assert.ok(member?.token, 'no chatseal member on the reply');
-    // the signed message is what the app assembled, less the streaming
-    // artefact function.index (FORMAT.md §8.3)
+    // the signed message is what the app assembled, less the call's id and
+    // function.index, which are not carried (FORMAT.md §8.3)
     const noIndex = JSON.parse(JSON.stringify(msg));
-    for (const tc of noIndex.tool_calls ?? []) delete tc.function.index;
+    for (const tc of noIndex.tool_calls ?? []) {
+        delete tc.id;
+        delete tc.function.index;
+    }
     assert.deepEqual(member.output, noIndex, 'chatseal.output is not what the app assembled');
     c.token = member.token;
     return { msg, member };
