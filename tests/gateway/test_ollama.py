@@ -341,6 +341,32 @@ def test_pinned_system_prompt():
     expect_clean_stop(gw)
 
 
+def test_parameters():
+    """Ollama's parameters are forwarded; others are refused, or dropped
+    with --unknown-parameters drop, or allowed by --allow-parameters."""
+    h = [{"role": "user", "content": "hi"}]
+    params = {"format": {"type": "object"}, "options": {"temperature": 0,
+              "num_ctx": 4096}, "keep_alive": "5m", "think": "low",
+              "logprobs": True, "top_logprobs": 2, "truncate": False}
+    sim, gw = start()
+    turn(gw, h, stream=False, **params)
+    fwd = sim.chat_bodies()[-1]
+    for k, v in params.items():
+        assert fwd[k] == v, (k, fwd)
+    expect_refusal(sim, post(gw, {"model": "m", "messages": h,
+                                  "raw": True}), 400, "parameter_not_allowed")
+    expect_clean_stop(gw)
+    sim, gw = start("--unknown-parameters", "drop")
+    turn(gw, h, stream=False, raw=True, template="{{ .Prompt }}")
+    fwd = sim.chat_bodies()[-1]
+    assert "raw" not in fwd and "template" not in fwd, fwd
+    expect_clean_stop(gw)
+    sim, gw = start("--allow-parameters", "raw")
+    turn(gw, h, stream=False, raw=True)
+    assert sim.chat_bodies()[-1]["raw"] is True
+    expect_clean_stop(gw)
+
+
 def test_upstream_failures():
     sim, gw = start()
     h = [{"role": "user", "content": "hi"}]

@@ -183,7 +183,9 @@ chatseal_error cs_ollama_msg_in(json_t *om, size_t idx, json_t **out, char *why,
     json_t *role = json_object_get(om, "role");
     if (!json_is_object(om) || !json_is_string(role))
         return bad(why, wl, idx, "a message is an object with a string role");
-    /* Ollama's server lowercases the role it reads (ASCII) */
+    /* Ollama's server lowercases the role it reads (Go's strings.ToLower).
+     * ASCII is enough: the only non-ASCII letter it lowers to an ASCII one
+     * is the Kelvin sign (to k), in no role name. */
     char *r = strdup(json_string_value(role));
     if (!r)
         return CHATSEAL_E_NO_MEMORY;
