@@ -151,6 +151,23 @@ def test_five_turns_stream_default_with_thinking():
     expect_clean_stop(gw)
 
 
+def test_one_answer_one_signature():
+    """The same answer streamed and not is the same signed message: the
+    outputs are equal, and either one carried back verifies."""
+    sim, gw = start()
+    for h, extra in (([{"role": "user", "content": "hi é"}], {"think": True}),
+                     ([{"role": "user", "content": "weather?"}],
+                      {"tools": TOOLS})):
+        a, ca = turn(gw, h, stream=False, **extra)
+        b, cb = turn(gw, h, stream=True, **extra)
+        assert ca["output"] == cb["output"], (ca["output"], cb["output"])
+        # the streamed reply's message with the non-streamed reply's token
+        nxt = h + [b, {"role": "user", "content": "next"}]
+        _, c = turn(gw, nxt, ca["token"], stream=False, **extra)
+        assert c["count"] == 4
+    expect_clean_stop(gw)
+
+
 def test_split_frames():
     """Frames cut every 5 bytes, inside lines and UTF-8 sequences."""
     sim, gw = start()
