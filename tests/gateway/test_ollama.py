@@ -178,6 +178,9 @@ def test_split_frames():
     h += [msg, {"role": "user", "content": "again"}]
     _, cs = turn(gw, h, cs["token"], model="split")
     assert cs["count"] == 4
+    # lines pass through byte for byte: Go's escapes are still there
+    r = post(gw, {"model": "split", "messages": [h[0]]})
+    assert b"\\u003cb\\u003e\\u0026amp;\\u003c/b\\u003e" in r.body, r.body[:600]
     expect_clean_stop(gw)
 
 
