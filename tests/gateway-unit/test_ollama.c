@@ -514,6 +514,14 @@ static void test_stream_verdicts(void)
               cases[i].line, (int)ev, (int)cases[i].want, why);
         cs_api_ollama.stream_free(st);
     }
+    /* SSE events are not an Ollama stream */
+    cs_adapter_ctx sctx = {NULL, 1 << 20};
+    void *sst = cs_api_ollama.stream_new(&sctx);
+    char swhy[200];
+    CHECK(cs_api_ollama.stream_event(sst, "", "{\"done\":true}", 13, swhy,
+                                     sizeof swhy) == CS_EV_FAIL,
+          "an SSE event was taken for an NDJSON line");
+    cs_api_ollama.stream_free(sst);
     /* a stream without its done line is cut */
     cs_adapter_ctx ctx = {NULL, 1 << 20};
     void *st = cs_api_ollama.stream_new(&ctx);

@@ -42,6 +42,7 @@ behaviour:
   after     a line after the done line
   forged    a done line that already carries a "chatseal" member
   missing   404 with Ollama's error body
+  sse       the lines as SSE events (text/event-stream): not Ollama's format
 
 Every request is recorded (path, headers, body).  Command line: prints
 {"port","url"} and serves until stdin closes; GET /_sim/requests gives the
@@ -213,10 +214,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if req.get("stream", True) is False:
             return self._send(200, go_json(turn.whole()))
         self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Content-Type", "text/event-stream"
+                         if turn.model == "sse" else "application/x-ndjson")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
         lines = [go_json(x) + b"\n" for x in turn.lines()]
+        if turn.model == "sse":
+            lines = [b"data: " + x + b"\n" for x in lines]
         if turn.model == "split":
             data = b"".join(lines)
             for i in range(0, len(data), 5):

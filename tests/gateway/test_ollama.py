@@ -413,6 +413,9 @@ def test_upstream_failures():
     assert objs[-1]["done"] is True and "chatseal" in objs[-1], objs[-2:]
     assert not any((o.get("message") or {}).get("content") == "late"
                    for o in objs)
+    # an SSE stream is not Ollama's: no token
+    r = post(gw, {"model": "sse", "messages": h})
+    assert b"chatseal" not in r.body and b"upstream_error" in r.body, r.body
     # the model's own error reply passes through unchanged, no token
     r = post(gw, {"model": "missing", "messages": h, "stream": False})
     assert r.status == 404 and r.json() == {

@@ -24,6 +24,8 @@
  *     is SKIP: ollama-js would only warn about it.
  *   - lines after the done line are SKIP; a stream that ends without one is
  *     cut (stream_complete says 0), which ollama-js reports as an error too.
+ *   - an upstream that answers with SSE instead (text/event-stream) is FAIL:
+ *     Ollama's clients read lines, not events.
  *
  * The assembled text is bounded by --max-response (ctx->max_bytes).
  */
@@ -181,7 +183,12 @@ cs_ev cs_ollama_stream_event(void *st, const char *event, const char *data,
                              size_t len, char *why, size_t wl)
 {
     ost *s = st;
-    (void)event;
+    if (event) {
+        /* an SSE stream on /api/chat: Ollama's clients read lines, so they
+         * would skip every "data:" line yet parse our closing one */
+        snprintf(why, wl, "an Ollama reply streams NDJSON, not SSE events");
+        return CS_EV_FAIL;
+    }
     if (s->done)
         return CS_EV_SKIP; /* ollama-js has stopped reading */
     if (blank(data, len))
