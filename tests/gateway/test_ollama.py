@@ -116,6 +116,8 @@ def test_five_turns_json():
     history, token = [], None
     for t in range(1, 6):
         history.append({"role": "user", "content": f"question {t} é"})
+        if t == 2:  # an image (base64), kept and signed with its message
+            history[-1]["images"] = ["iVBORw0KGgo="]
         msg, cs = turn(gw, history, token, stream=False)
         assert cs["count"] == 2 * t, cs
         assert cs["output"] == msg, (cs["output"], msg)

@@ -135,6 +135,8 @@ async function fiveTurns(name, opts) {
         const c = conversation();
         for (let n = 1; n <= 5; n++) {
             c.messages.push({ role: 'user', content: `turn ${n}: é € 🙂` });
+            // an image as bytes: ollama-js encodes it (base64) in place
+            if (n === 2) c.messages.at(-1).images = [new Uint8Array([137, 80, 78, 71])];
             const before = (await sim.bodies()).length;
             const { msg, member } = await turn(c, n, opts);
             assert.equal(member.count, 2 * n);
