@@ -85,9 +85,10 @@ struct cs_adapter {
     /* 1 when a request without "stream" streams (Ollama) */
     int stream_default;
     /* The API's documented top-level request members forwarded by default
-     * (comma list; --allow-parameters adds to it).  The history member and
-     * the members the adapter maps into messages are not on it: they are
-     * gone from the internal request. */
+     * (comma list; --allow-parameters adds to it), checked on the internal
+     * request: "messages" is always allowed there (it holds the history,
+     * whatever the API calls it); members the adapter maps into messages
+     * (Responses' instructions, Anthropic's system) are gone from it. */
     const char *params;
 
     /* Client body (parsed; strict JSON was already checked) -> the internal

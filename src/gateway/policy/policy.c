@@ -284,13 +284,13 @@ cs_policy *cs_policy_new(const cs_config *cfg, char *why, size_t wl)
     for (int a = 1; !which && a < CS_API_COUNT; a++) {
         const cs_adapter *ad = cs_adapter_by_id(a);
         const char *dp = ad && ad->params ? ad->params : "";
-        size_t n = strlen(dp) + strlen(extra) + 2;
+        size_t n = strlen(dp) + strlen(extra) + 12;
         char *t = malloc(n);
         if (!t) {
             which = "out of memory:";
             break;
         }
-        snprintf(t, n, "%s,%s", dp, extra);
+        snprintf(t, n, "messages,%s,%s", dp, extra);
         if (list_parse(&p->api_params[a], t) != 0)
             which = "--allow-parameters";
         free(t);
