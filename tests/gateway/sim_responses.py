@@ -32,6 +32,8 @@ dialect, any other OpenAI's.
 Behaviour switches, also in "model" (any combination):
   reason     a reasoning item first
   websearch  (openai) a web_search_call item before the message
+  computer   a computer_call item before the message (an item a client
+             cannot send back through the gateway)
   lie        streamed: response.completed carries another text than the
              deltas (a broken or hostile upstream)
   failed     streamed: response.failed after the first delta
@@ -164,6 +166,11 @@ class Turn:
             out.append({"id": f"ws_{n:08x}", "type": "web_search_call",
                         "status": "completed",
                         "action": {"type": "search", "query": "weather"}})
+        if "computer" in self.model:
+            out.append({"id": f"cu_{n:08x}", "type": "computer_call",
+                        "call_id": f"call_cu{n:04d}", "status": "completed",
+                        "action": {"type": "screenshot"},
+                        "pending_safety_checks": []})
         if self.call:
             out.append({"id": f"fc_{n:08x}", "type": "function_call",
                         "status": "completed", "arguments": self.call[1],
@@ -278,6 +285,9 @@ class Turn:
                          "arguments": a})
             elif t == "reasoning":
                 self.stream_reasoning(oi, item)
+            elif t == "computer_call":
+                self.ev({"type": "response.output_item.added",
+                         "output_index": oi, "item": item})
             else:  # web_search_call
                 self.ev({"type": "response.output_item.added",
                          "output_index": oi,

@@ -46,6 +46,10 @@
 
 static chatseal_error fail(chatseal_error e, char *why, size_t wl,
                            const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static chatseal_error fail(chatseal_error e, char *why, size_t wl,
+                           const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
