@@ -522,6 +522,82 @@ static void test_stream_refusals(void)
     A->stream_free(st);
 }
 
+/* Events in odd orders, stray deltas, reasoning and refusal deltas. */
+static void test_stream_odd_orders(void)
+{
+    const char *call_done =
+        "{\"type\":\"response.output_item.done\",\"output_index\":0,"
+        "\"item\":{\"type\":\"function_call\",\"call_id\":\"c\","
+        "\"name\":\"f\",\"arguments\":\"{}\"}}";
+    const char *call_comp =
+        "{\"type\":\"response.completed\",\"response\":{\"status\":"
+        "\"completed\",\"output\":[{\"type\":\"function_call\","
+        "\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"{}\"}]}}";
+    const char *text_on_call =
+        "{\"type\":\"response.output_text.delta\",\"output_index\":0,"
+        "\"content_index\":0,\"delta\":\"shown but not signed\"}";
+    const char *stray = "{\"type\":\"response.output_text.delta\","
+                        "\"output_index\":3,\"content_index\":0,"
+                        "\"delta\":\"x\"}";
+    const char *rs_done =
+        "{\"type\":\"response.output_item.done\",\"output_index\":0,"
+        "\"item\":{\"type\":\"reasoning\",\"id\":\"rs\",\"summary\":"
+        "[{\"type\":\"summary_text\",\"text\":\"plan\"}]}}";
+    const char *rs_delta_ok =
+        "{\"type\":\"response.reasoning_summary_text.delta\","
+        "\"output_index\":0,\"summary_index\":0,\"delta\":\"plan\"}";
+    const char *rs_delta_bad =
+        "{\"type\":\"response.reasoning_summary_text.delta\","
+        "\"output_index\":0,\"summary_index\":0,\"delta\":\"other\"}";
+    const char *ref_done =
+        "{\"type\":\"response.output_item.done\",\"output_index\":1,"
+        "\"item\":{\"type\":\"message\",\"role\":\"assistant\","
+        "\"content\":[{\"type\":\"refusal\",\"refusal\":\"no\"}]}}";
+    const char *ref_delta =
+        "{\"type\":\"response.refusal.delta\",\"output_index\":1,"
+        "\"content_index\":0,\"delta\":\"no\"}";
+    const char *rs_ref_comp =
+        "{\"type\":\"response.completed\",\"response\":{\"status\":"
+        "\"completed\",\"output\":[{\"type\":\"reasoning\",\"id\":"
+        "\"rs\",\"summary\":[{\"type\":\"summary_text\",\"text\":"
+        "\"plan\"}]},{\"type\":\"message\",\"role\":\"assistant\","
+        "\"content\":[{\"type\":\"refusal\",\"refusal\":\"no\"}]}]}}";
+    static const struct {
+        int evs[5];
+        cs_ev last;
+    } cases[] = {
+        /* an item finished without being announced: fine */
+        {{0, 1, -1}, CS_EV_FINISH},
+        /* text deltas naming a function_call item */
+        {{2, 0, 1, -1}, CS_EV_FAIL},
+        /* deltas for an item that never comes */
+        {{3, 0, 1, -1}, CS_EV_FAIL},
+        /* reasoning summary and refusal deltas that agree */
+        {{5, 4, 8, 7, 9}, CS_EV_FINISH},
+        /* a reasoning summary delta that does not */
+        {{6, 4, 8, 7, 9}, CS_EV_FAIL},
+    };
+    const char *evs[] = {call_done, call_comp,   text_on_call, stray,
+                         rs_done,   rs_delta_ok, rs_delta_bad, ref_done,
+                         ref_delta, rs_ref_comp};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        void *st = A->stream_new(NULL);
+        cs_ev r = CS_EV_PASS;
+        for (size_t i = 0; i < 5 && cases[c].evs[i] >= 0; i++)
+            r = feed(st, "", evs[cases[c].evs[i]]);
+        CHECK(r == cases[c].last, "case %zu: %d", c, r);
+        if (r == CS_EV_FINISH && c == 3) {
+            json_t *m = A->stream_messages(st);
+            CHECK_JSON(m, "[{\"role\":\"assistant\",\"refusal\":\"no\","
+                          "\"reasoning\":[{\"type\":\"reasoning\",\"id\":"
+                          "\"rs\",\"summary\":[{\"type\":\"summary_text\","
+                          "\"text\":\"plan\"}]}]}]");
+            json_decref(m);
+        }
+        A->stream_free(st);
+    }
+}
+
 int main(void)
 {
     static const struct cs_test tests[] = {
@@ -532,6 +608,7 @@ int main(void)
         {"tail_rules", test_tail_rules},
         {"stream_text_and_call", test_stream_text_and_call},
         {"stream_refusals", test_stream_refusals},
+        {"stream_odd_orders", test_stream_odd_orders},
     };
     return cs_test_run(tests, sizeof tests / sizeof *tests);
 }

@@ -11,10 +11,11 @@
  *   - every item announced by response.output_item.added was finished by
  *     response.output_item.done;
  *   - each output_text part of a finished message equals its joined
- *     response.output_text.delta fragments (joined as bytes, so a
- *     multi-byte character split across two deltas is whole again), and a
- *     function call's arguments its joined argument deltas when there were
- *     any;
+ *     response.output_text.delta fragments (joined as bytes), and a
+ *     refusal, a reasoning summary or reasoning text, or a function call's
+ *     arguments equals its joined deltas when there were any; every delta
+ *     belongs to a part of a finished item (the AI SDK shows text deltas
+ *     whatever item they name);
  *   - the finished items and response.output map to the same internal
  *     messages (responses_items.c).
  * Any disagreement ends the stream with an error event and no token.
@@ -35,11 +36,12 @@
 
 #include <jansson.h>
 
-/* Joined delta fragments of one text part (kind 0) or one call's
- * arguments (kind 1). */
+/* Joined delta fragments of one part of an output item (by output_index
+ * and content/summary index) or of one call's arguments. */
 typedef struct acc {
     json_int_t oi, ci;
-    int kind;
+    int kind; /* 0 text, 1 arguments, 2 summary, 3 reasoning text, 4 refusal */
+    int used; /* matched by a part of a finished item */
     char *buf;
     size_t len, cap;
 } acc;
@@ -151,8 +153,52 @@ static int same(acc *a, json_t *text)
            (!n || !memcmp(a->buf, json_string_value(text), n));
 }
 
-/* The finished items in output_index order, checked against the deltas;
- * NULL with why when they disagree or one is missing. */
+/* Checks the parts of a finished item (list member `list`, text member
+ * `tm`, part type `pt`) against the deltas of kind `kind`: each part with
+ * deltas must equal them joined; must: a part without deltas is "" (text
+ * a client only ever sees as deltas).  Marks the deltas used. */
+static int parts_agree(rsp_stream *s, json_t *item, size_t oi, const char *list,
+                       const char *pt, const char *tm, int kind, int must)
+{
+    size_t j;
+    json_t *part;
+    json_array_foreach(json_object_get(item, list), j, part)
+    {
+        if (!is(json_object_get(part, "type"), pt))
+            continue;
+        acc *a = find_acc(s, (json_int_t)oi, (json_int_t)j, kind, 0);
+        if ((a || must) && !same(a, json_object_get(part, tm)))
+            return 0;
+        if (a)
+            a->used = 1;
+    }
+    return 1;
+}
+
+/* One finished item against its deltas (0: they disagree). */
+static int item_agrees(rsp_stream *s, json_t *it, size_t i)
+{
+    json_t *type = json_object_get(it, "type");
+    if (is(type, "message"))
+        return parts_agree(s, it, i, "content", "output_text", "text", 0, 1) &&
+               parts_agree(s, it, i, "content", "refusal", "refusal", 4, 0);
+    if (is(type, "reasoning"))
+        return parts_agree(s, it, i, "summary", "summary_text", "text", 2, 0) &&
+               parts_agree(s, it, i, "content", "reasoning_text", "text", 3, 0);
+    if (is(type, "function_call")) {
+        acc *a = find_acc(s, (json_int_t)i, 0, 1, 0);
+        if (a && !same(a, json_object_get(it, "arguments")))
+            return 0;
+        if (a)
+            a->used = 1;
+    }
+    return 1;
+}
+
+/* The finished items in output_index order, checked against the deltas
+ * (every delta must belong to a part of a finished item that equals its
+ * fragments: a client shows deltas); NULL with why when they disagree or
+ * an item is missing. */
 static json_t *assembled(rsp_stream *s, char *why, size_t wl)
 {
     size_t n = json_object_size(s->added) > json_object_size(s->done)
@@ -171,34 +217,25 @@ static json_t *assembled(rsp_stream *s, char *why, size_t wl)
             json_decref(items);
             return NULL;
         }
-        if (is(json_object_get(it, "type"), "message")) {
-            size_t ci;
-            json_t *part;
-            json_array_foreach(json_object_get(it, "content"), ci, part)
-            {
-                if (is(json_object_get(part, "type"), "output_text") &&
-                    !same(find_acc(s, (json_int_t)i, (json_int_t)ci, 0, 0),
-                          json_object_get(part, "text"))) {
-                    snprintf(why, wl,
-                             "output item %zu: its text differs from its "
-                             "response.output_text.delta events",
-                             i);
-                    json_decref(items);
-                    return NULL;
-                }
-            }
-        } else if (is(json_object_get(it, "type"), "function_call")) {
-            acc *a = find_acc(s, (json_int_t)i, 0, 1, 0);
-            if (a && !same(a, json_object_get(it, "arguments"))) {
-                snprintf(why, wl,
-                         "output item %zu: its arguments differ from their "
-                         "delta events",
-                         i);
-                json_decref(items);
-                return NULL;
-            }
+        if (!item_agrees(s, it, i)) {
+            snprintf(why, wl,
+                     "output item %zu differs from its delta events "
+                     "(text, arguments or reasoning)",
+                     i);
+            json_decref(items);
+            return NULL;
         }
         json_array_append(items, it);
+    }
+    for (size_t k = 0; items && k < s->nacc; k++) {
+        if (!s->accs[k].used) {
+            snprintf(why, wl,
+                     "delta events for output item %lld that no finished "
+                     "item holds",
+                     (long long)s->accs[k].oi);
+            json_decref(items);
+            return NULL;
+        }
     }
     return items;
 }
@@ -252,9 +289,9 @@ static cs_ev delta(rsp_stream *s, json_t *ev, int kind, char *why, size_t wl)
 {
     json_int_t oi, ci = 0;
     json_t *d = json_object_get(ev, "delta");
+    const char *part = kind == 2 ? "summary_index" : "content_index";
     if (index_of(ev, "output_index", &oi) ||
-        (kind == 0 && index_of(ev, "content_index", &ci)) ||
-        !json_is_string(d)) {
+        (kind != 1 && index_of(ev, part, &ci)) || !json_is_string(d)) {
         snprintf(why, wl, "a delta event without its indices or delta");
         return CS_EV_FAIL;
     }
@@ -299,6 +336,12 @@ cs_ev cs_rsp_stream_event(void *st, const char *event, const char *data,
         r = delta(s, ev, 0, why, wl);
     } else if (!strcmp(t, "response.function_call_arguments.delta")) {
         r = delta(s, ev, 1, why, wl);
+    } else if (!strcmp(t, "response.reasoning_summary_text.delta")) {
+        r = delta(s, ev, 2, why, wl);
+    } else if (!strcmp(t, "response.reasoning_text.delta")) {
+        r = delta(s, ev, 3, why, wl);
+    } else if (!strcmp(t, "response.refusal.delta")) {
+        r = delta(s, ev, 4, why, wl);
     } else if (!strcmp(t, "response.output_item.added") ||
                !strcmp(t, "response.output_item.done")) {
         int done = !strcmp(t, "response.output_item.done");
