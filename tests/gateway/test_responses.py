@@ -190,8 +190,15 @@ def test_stateful_members_refused_unless_allowed():
     err = expect_error(r, 400, "invalid_request")
     assert "local_shell_call" in err["message"]
     assert sim.bodies() == []
-    r = post(gw, {"model": "gpt-sim", "input": "hi", "store": False})
+    r = post(gw, {"model": "gpt-sim", "input": "hi", "store": False,
+                  "max_output_tokens": 100, "temperature": 0.5,
+                  "top_logprobs": 2})
     assert r.status == 200 and sim.bodies()[-1]["store"] is False
+    # integers stay integers (OpenAI refuses 100.0 for an integer)
+    raw = json.loads(sim.httpd.requests[-1]["body"],
+                     parse_float=lambda t: ("float", t))
+    assert raw["max_output_tokens"] == 100 and raw["top_logprobs"] == 2, raw
+    assert raw["temperature"] == ("float", "0.5"), raw
     expect_clean_stop(gw)
     gw = Gateway("--upstream", sim.url, "--allow-parameters",
                  "store,previous_response_id")
