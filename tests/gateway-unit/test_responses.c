@@ -184,6 +184,24 @@ static void test_reply_round_trip(void)
                "\"encrypted_content\":\"xyz\"}]},{\"role\":\"assistant\","
                "\"tool_calls\":[{\"id\":\"c2\",\"type\":\"function\","
                "\"function\":{\"name\":\"f\",\"arguments\":\"{}\"}}]}]");
+    /* forwarded, a reasoning item that only names provider storage (no
+     * encrypted_content, no content) is left out; the output keeps it */
+    json_t *in2 =
+        J("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
+          "{\"role\":\"assistant\",\"content\":\"a\",\"reasoning\":"
+          "[{\"type\":\"reasoning\",\"id\":\"rs_2\",\"summary\":[]}]}]}");
+    json_t *up2 = NULL;
+    CHECK(A->write_request(in2, 2, NULL, &up2, why, sizeof why) == CHATSEAL_OK,
+          "%s", why);
+    CHECK_JSON(json_object_get(up2, "input"),
+               "[{\"type\":\"message\",\"role\":\"user\",\"content\":\"q\"},"
+               "{\"type\":\"message\",\"role\":\"assistant\",\"content\":"
+               "\"a\"}]");
+    json_t *o2 = A->output(json_object_get(in2, "messages"));
+    CHECK(json_array_size(o2) == 3, "output keeps the reasoning item");
+    json_decref(o2);
+    json_decref(up2);
+    json_decref(in2);
     json_t *items = A->output(msgs);
     json_t *body = json_pack("{s:s,s:O}", "model", "m", "input", items);
     json_t *in = NULL;

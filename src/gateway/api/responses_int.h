@@ -28,10 +28,11 @@ chatseal_error cs_rsp_items_to_msgs(struct json_t *items, int side,
                                     char *why, size_t whylen);
 
 /* The Responses items of internal messages [from, n) (new reference, an
- * array); *instructions (borrowed, may be NULL) set when message 0 is a
- * system message with string content and from == 0 (it is sent as the
- * top-level `instructions`).  NULL: out of memory or a message no item
- * expresses (why says which). */
+ * array).  instructions non-NULL: the body to forward -- *instructions
+ * (borrowed) is set when message 0 is a system message with string content
+ * (sent as the top-level `instructions`), and reasoning items that only
+ * name provider storage are left out; NULL: the chatseal member's output.
+ * NULL: out of memory or a message no item expresses (why says which). */
 struct json_t *cs_rsp_msgs_to_items(struct json_t *msgs, size_t from,
                                     struct json_t **instructions, char *why,
                                     size_t whylen);

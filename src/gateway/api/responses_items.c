@@ -479,14 +479,23 @@ chatseal_error cs_rsp_items_to_msgs(json_t *items, int side, int first_system,
 /* ---------------------------------------------------- internal -> items -- */
 
 /* The items of one assistant message: its reasoning, its text and refusal
- * as one message item, its calls. */
-static int assistant_items(json_t *m, json_t *out)
+ * as one message item, its calls.  forward: a reasoning item with neither
+ * encrypted_content nor content is left out -- it only names an item
+ * stored at the provider, and with store:false OpenAI answers "not
+ * found" (the AI SDK leaves such items out for the same reason). */
+static int assistant_items(json_t *m, json_t *out, int forward)
 {
     json_t *r = json_object_get(m, "reasoning");
     size_t i;
     json_t *v;
-    if (json_is_array(r))
-        json_array_foreach(r, i, v) if (json_array_append(out, v)) return -1;
+    json_array_foreach(r, i, v)
+    {
+        if (forward && !json_object_get(v, "encrypted_content") &&
+            !json_object_get(v, "content"))
+            continue;
+        if (json_array_append(out, v))
+            return -1;
+    }
     json_t *c = json_object_get(m, "content"),
            *ref = json_object_get(m, "refusal");
     if (json_is_string(c) && !json_is_string(ref)) {
@@ -545,7 +554,7 @@ json_t *cs_rsp_msgs_to_items(json_t *msgs, size_t from, json_t **instructions,
                                                       "message", "role", role,
                                                       "content", c));
         } else if (is(role, "assistant")) {
-            rc = assistant_items(m, out);
+            rc = assistant_items(m, out, instructions != NULL);
         } else if (is(role, "tool")) {
             json_t *id = json_object_get(m, "tool_call_id");
             rc = json_array_append_new(
