@@ -17,6 +17,9 @@
 //                    Responses API) with generateText and a tool loop
 //                    (stopWhen: stepCountIs(5)), history as response.messages
 //   ai-stream        the same with streamText (no error part may appear)
+// Dialects: gpt-sim-reason (OpenAI), vllm-sim-reason (vLLM), gpt-5-sim-reason
+// (OpenAI; the AI SDK then sends the prompt as a developer item and carries
+// reasoning back with its encrypted_content).
 // token: the token is carried by a small fetch wrapper (header from JSON
 // replies, the response.chatseal event of streams); conversation: only a
 // static Chatseal-Conversation header.  Zero refusals, and the upstream got
@@ -51,7 +54,9 @@ const TURNS = ['Hello! I am planning a trip.', 'Which museums open on Mondays?',
 const WEATHER = 2;
 const TOOLS = [{ type: 'function', name: 'get_weather', description: 'weather of a city',
     parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] } }];
-const DIALECTS = ['gpt-sim-reason', 'vllm-sim-reason'];
+// gpt-5-*: the AI SDK treats it as a reasoning model: the system prompt as
+// a developer item, reasoning.encrypted_content asked for and carried back
+const DIALECTS = ['gpt-sim-reason', 'vllm-sim-reason', 'gpt-5-sim-reason'];
 
 // ------------------------------------------------------------ plumbing --
 
@@ -88,6 +93,7 @@ function tokenFetch() {
     const events = [];
     const f = async (input, init = {}) => {
         await pending;
+        if (typeof init.body === 'string') f.sent.push(JSON.parse(init.body));
         const headers = new Headers(init.headers);
         if (token && f.send) headers.set('Chatseal-Token', token);
         const res = await fetch(input, { ...init, headers });
@@ -110,6 +116,7 @@ function tokenFetch() {
         return new Response(a, { status: res.status, statusText: res.statusText, headers: res.headers });
     };
     f.send = true;
+    f.sent = []; // the bodies the SDK sent (before the gateway)
     f.issued = [];
     f.events = events;
     return f;
@@ -269,12 +276,20 @@ if (mode !== 'tamper') {
                 await run(ctx);
                 const calls = TURNS.length + 1 + (flow === 'openai-stream' ? 1 : 0);
                 await checkUpstream(calls);
-                if (model.startsWith('gpt') && flow.startsWith('openai')) {
+                if (model.startsWith('gpt') && (flow.startsWith('openai') || model.startsWith('gpt-5'))) {
                     // reasoning carried forward: verified, forwarded byte-exact
                     const b = (await sim.bodies()).at(-1);
                     const rs = b.input.filter((it) => it.type === 'reasoning');
-                    assert.ok(rs.length >= 5, `reasoning items forwarded: ${rs.length}`);
+                    assert.ok(rs.length >= (flow.startsWith('ai') ? 4 : 5), `reasoning items forwarded: ${rs.length}`);
                     assert.ok(rs.every((r) => /^gAAAAABsim\d{4}\+\/enc==$/.test(r.encrypted_content)));
+                }
+                if (flow.startsWith('ai')) {
+                    // the AI SDK's own spelling reached the gateway: the prompt
+                    // as a developer (reasoning models) or system item
+                    const first = ctx.fetch.sent.at(-1).input[0];
+                    assert.deepEqual(first, { role: model.startsWith('gpt-5') ? 'developer' : 'system',
+                        content: SYSTEM });
+                    assert.equal(ctx.fetch.sent.at(-1).instructions, undefined);
                 }
                 if (flow === 'openai-stream' || flow === 'ai-stream') {
                     assert.ok(ctx.fetch.events.length >= TURNS.length);
