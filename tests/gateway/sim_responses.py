@@ -32,6 +32,7 @@ dialect, any other OpenAI's.
 Behaviour switches, also in "model" (any combination):
   reason     a reasoning item first
   websearch  (openai) a web_search_call item before the message
+  parallel   two function calls instead of one
   computer   a computer_call item before the message (an item a client
              cannot send back through the gateway)
   lie        streamed: response.completed carries another text than the
@@ -131,7 +132,12 @@ class Turn:
                  if isinstance(t, dict) and t.get("type") == "function"]
         self.call = None
         if last.get("type") == "function_call_output":
-            self.text = f"Sim: the tool said “{_text_of(last.get('output'))}” ✓"
+            outs = []
+            for it in reversed(items):
+                if it.get("type") != "function_call_output":
+                    break
+                outs.insert(0, _text_of(it.get("output")))
+            self.text = f"Sim: the tool said “{' | '.join(outs)}” ✓"
         else:
             said = _text_of(last.get("content"))
             if tools and ("weather" in said or "tool" in said):
@@ -175,6 +181,12 @@ class Turn:
             out.append({"id": f"fc_{n:08x}", "type": "function_call",
                         "status": "completed", "arguments": self.call[1],
                         "call_id": f"call_sim{n:04d}", "name": self.call[0]})
+            if "parallel" in self.model:
+                out.append({"id": f"fc_{n:08x}b", "type": "function_call",
+                            "status": "completed",
+                            "arguments": '{"city": "Lyon"}',
+                            "call_id": f"call_sim{n:04d}b",
+                            "name": self.call[0]})
         else:
             out.append({"id": f"msg_{n:08x}", "type": "message",
                         "status": "completed", "role": "assistant",

@@ -172,6 +172,36 @@ def test_tool_loop_and_ai_sdk_spelling():
     sim.stop()
 
 
+def test_parallel_calls():
+    sim = ResponsesSim()
+    gw = Gateway("--upstream", sim.url)
+    for stream in (False, True):
+        inp = [{"role": "user", "content": "weather in Paris and Lyon?"}]
+        r = post(gw, {"model": "gpt-sim-parallel", "input": inp,
+                      "tools": TOOLS, "stream": stream})
+        token, cs, output = chatseal_of(r, stream)
+        calls = [o for o in output if o["type"] == "function_call"]
+        assert len(calls) == 2 and cs["count"] == 3, cs
+        inp = inp + output + [
+            {"type": "function_call_output", "call_id": c["call_id"],
+             "output": f"sunny {k}"} for k, c in enumerate(calls)]
+        r = post(gw, {"model": "gpt-sim", "input": inp, "tools": TOOLS,
+                      "stream": stream}, token)
+        _, cs, output = chatseal_of(r, stream)
+        assert "sunny 0 | sunny 1" in output[0]["content"][0]["text"]
+        assert cs["count"] == 6
+        # the two calls swapped: refused, never forwarded
+        n = len(sim.bodies())
+        swapped = list(inp)
+        swapped[1], swapped[2] = swapped[2], swapped[1]
+        r = post(gw, {"model": "gpt-sim", "input": swapped + [
+            {"role": "user", "content": "ok"}], "tools": TOOLS}, token)
+        assert r.status == 403 and r.code == "reordered", r
+        assert len(sim.bodies()) == n
+    expect_clean_stop(gw)
+    sim.stop()
+
+
 def test_stateful_members_refused_unless_allowed():
     sim = ResponsesSim()
     gw = Gateway("--upstream", sim.url)
