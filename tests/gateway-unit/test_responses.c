@@ -197,6 +197,19 @@ static void test_reply_round_trip(void)
                "[{\"type\":\"message\",\"role\":\"user\",\"content\":\"q\"},"
                "{\"type\":\"message\",\"role\":\"assistant\",\"content\":"
                "\"a\"}]");
+    json_decref(up2);
+    /* reasoning alone (no item of its message follows it): not forwarded,
+     * OpenAI refuses an unpaired reasoning item */
+    json_t *in3 = J("{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},"
+                    "{\"role\":\"assistant\",\"reasoning\":[{\"type\":"
+                    "\"reasoning\",\"id\":\"rs_3\",\"summary\":[],"
+                    "\"encrypted_content\":\"e\"}]},{\"role\":\"user\","
+                    "\"content\":\"r\"}]}");
+    CHECK(A->write_request(in3, 3, NULL, &up2, why, sizeof why) == CHATSEAL_OK,
+          "%s", why);
+    CHECK(json_array_size(json_object_get(up2, "input")) == 2,
+          "unpaired reasoning forwarded");
+    json_decref(in3);
     json_t *o2 = A->output(json_object_get(in2, "messages"));
     CHECK(json_array_size(o2) == 3, "output keeps the reasoning item");
     json_decref(o2);

@@ -482,12 +482,19 @@ chatseal_error cs_rsp_items_to_msgs(json_t *items, int side, int first_system,
  * as one message item, its calls.  forward: a reasoning item with neither
  * encrypted_content nor content is left out -- it only names an item
  * stored at the provider, and with store:false OpenAI answers "not
- * found" (the AI SDK leaves such items out for the same reason). */
+ * found" (the AI SDK leaves such items out for the same reason); so is
+ * reasoning that no item of its own message follows. */
 static int assistant_items(json_t *m, json_t *out, int forward)
 {
     json_t *r = json_object_get(m, "reasoning");
     size_t i;
     json_t *v;
+    /* OpenAI refuses a reasoning item that no message or function_call
+     * follows ("provided without its required following item"): reasoning
+     * alone (a reply cut during its reasoning) is not forwarded */
+    if (forward && !json_object_get(m, "content") &&
+        !json_object_get(m, "refusal") && !json_object_get(m, "tool_calls"))
+        r = NULL;
     json_array_foreach(r, i, v)
     {
         if (forward && !json_object_get(v, "encrypted_content") &&
