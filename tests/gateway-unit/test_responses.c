@@ -524,6 +524,19 @@ static void test_stream_refusals(void)
          CS_EV_FAIL},
         {"", "{\"type\":\"response.completed\",\"response\":{}}", CS_EV_FAIL},
         {"", "{\"type\":\"response.in_progress\"}", CS_EV_PASS},
+        /* a done event repeating a text that no delta carried */
+        {"",
+         "{\"type\":\"response.output_text.done\",\"output_index\":0,"
+         "\"content_index\":0,\"text\":\"unseen\"}",
+         CS_EV_FAIL},
+        {"",
+         "{\"type\":\"response.output_text.done\",\"output_index\":0,"
+         "\"content_index\":0,\"text\":\"\"}",
+         CS_EV_PASS},
+        {"",
+         "{\"type\":\"response.function_call_arguments.done\","
+         "\"output_index\":0,\"arguments\":\"{}\"}",
+         CS_EV_PASS},
         {"", "{\"type\":\"response.output_text.annotation.added\"}",
          CS_EV_PASS},
     };

@@ -17,7 +17,10 @@
  *     belongs to a part of a finished item (the AI SDK shows text deltas
  *     whatever item they name);
  *   - the finished items and response.output map to the same internal
- *     messages (responses_items.c).
+ *     messages (responses_items.c);
+ *   - each "...done" event that repeats a part's text (output_text.done,
+ *     function_call_arguments.done, reasoning/refusal .done) equals the
+ *     deltas before it (the openai SDK's stream helper shows that text).
  * Any disagreement ends the stream with an error event and no token.
  * stream_close then writes the held response.completed and ONE more event,
  *   event: response.chatseal
@@ -303,6 +306,31 @@ static cs_ev delta(rsp_stream *s, json_t *ev, int kind, char *why, size_t wl)
     return CS_EV_PASS;
 }
 
+/* One "...done" event that repeats a part's whole text: it must equal the
+ * part's deltas joined (the openai SDK's stream helper takes it as the
+ * part's text).  must: a text part whose deltas were all empty or absent
+ * is "". */
+static cs_ev done_text(rsp_stream *s, json_t *ev, int kind, const char *idx,
+                       const char *member, int must, char *why, size_t wl)
+{
+    json_int_t oi, ci = 0;
+    json_t *text = json_object_get(ev, member);
+    if (index_of(ev, "output_index", &oi) || (idx && index_of(ev, idx, &ci)) ||
+        !json_is_string(text)) {
+        snprintf(why, wl, "a done event without its indices or %s", member);
+        return CS_EV_FAIL;
+    }
+    acc *a = find_acc(s, oi, ci, kind, 0);
+    if ((a || must) && !same(a, text)) {
+        snprintf(why, wl,
+                 "output item %lld: a done event's %s differs from its "
+                 "deltas",
+                 (long long)oi, member);
+        return CS_EV_FAIL;
+    }
+    return CS_EV_PASS;
+}
+
 cs_ev cs_rsp_stream_event(void *st, const char *event, const char *data,
                           size_t len, char *why, size_t wl)
 {
@@ -342,6 +370,16 @@ cs_ev cs_rsp_stream_event(void *st, const char *event, const char *data,
         r = delta(s, ev, 3, why, wl);
     } else if (!strcmp(t, "response.refusal.delta")) {
         r = delta(s, ev, 4, why, wl);
+    } else if (!strcmp(t, "response.output_text.done")) {
+        r = done_text(s, ev, 0, "content_index", "text", 1, why, wl);
+    } else if (!strcmp(t, "response.function_call_arguments.done")) {
+        r = done_text(s, ev, 1, NULL, "arguments", 0, why, wl);
+    } else if (!strcmp(t, "response.reasoning_summary_text.done")) {
+        r = done_text(s, ev, 2, "summary_index", "text", 0, why, wl);
+    } else if (!strcmp(t, "response.reasoning_text.done")) {
+        r = done_text(s, ev, 3, "content_index", "text", 0, why, wl);
+    } else if (!strcmp(t, "response.refusal.done")) {
+        r = done_text(s, ev, 4, "content_index", "refusal", 0, why, wl);
     } else if (!strcmp(t, "response.output_item.added") ||
                !strcmp(t, "response.output_item.done")) {
         int done = !strcmp(t, "response.output_item.done");
