@@ -630,6 +630,15 @@ static void stream_odd(void)
         CHECK(r == cases[i].want, "case %zu: got %d, want %d", i, r,
               cases[i].want);
     }
+    /* a ping before message_start and an unknown event type pass */
+    const char *early[4][2] = {{"ping", "{\"type\":\"ping\"}"},
+                               {"message_start", START},
+                               {"future_event", "{\"type\":\"future_event\"}"},
+                               {"message_stop", "{\"type\":\"message_stop\"}"}};
+    const char *early_all[5][2];
+    memcpy(early_all, early, sizeof early);
+    early_all[4][0] = early_all[4][1] = NULL;
+    CHECK(run(early_all, 1 << 20, NULL) == CS_EV_FINISH, "ping first");
     /* an event before message_start; a cut stream is not complete */
     const char *before[2][2] = {{"content_block_start", TB}, {NULL, NULL}};
     CHECK(run(before, 1 << 20, NULL) == CS_EV_FAIL, "event before start");
