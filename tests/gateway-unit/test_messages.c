@@ -41,7 +41,8 @@ static char *canon(json_t *v)
 
 static json_t *load(const char *text)
 {
-    json_t *v = json_loads(text, JSON_DECODE_INT_AS_REAL, NULL);
+    json_t *v =
+        json_loads(text, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, NULL);
     if (!v) {
         fprintf(stderr, "bad test JSON: %s\n", text);
         exit(99);
@@ -248,6 +249,17 @@ static void forwarding(void)
                "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
                "\"tool_use_id\":\"t1\",\"content\":\"ok\",\"is_error\":true}]}"
                "]}");
+    json_decref(up);
+    /* a NUL in a tool input survives (the shared path reads bodies with
+     * JSON_ALLOW_NUL) */
+    up = wr("{\"messages\":[{\"role\":\"assistant\",\"content\":[{"
+            "\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\","
+            "\"input\":{\"s\":\"a\\u0000b\"}}]}]}",
+            1, &e);
+    CHECK_ERR(e, CHATSEAL_OK);
+    CHECK_JSON(up, "{\"messages\":[{\"role\":\"assistant\",\"content\":[{"
+                   "\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"f\","
+                   "\"input\":{\"s\":\"a\\u0000b\"}}]}]}");
     json_decref(up);
     /* multi-block system stays blocks */
     up = wr("{\"system\":[{\"type\":\"text\",\"text\":\"A\"},{\"type\":"

@@ -283,10 +283,11 @@ static json_t *tool_use_out(json_t *call, char *why, size_t wl)
         return NULL;
     }
     json_t *input =
-        args
-            ? json_loadb(json_string_value(args), json_string_length(args),
-                         JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, NULL)
-            : json_object();
+        args ? json_loadb(json_string_value(args), json_string_length(args),
+                          JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL |
+                              JSON_ALLOW_NUL,
+                          NULL)
+             : json_object();
     if (!json_is_object(input)) {
         json_decref(input);
         snprintf(why, wl,
