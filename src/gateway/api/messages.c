@@ -370,12 +370,9 @@ const cs_adapter cs_api_messages = {
     .style = CS_STYLE_ANTHROPIC,
     .ndjson = 0,
     .stream_default = 0,
-    /* "messages" is the internal request's history member (rebuilt by
-     * write_request), which the policy's check sees too */
-    .params =
-        "messages,model,max_tokens,metadata,stop_sequences,stream,temperature,"
-        "top_k,top_p,tools,tool_choice,thinking,service_tier,container,"
-        "inference_geo,output_config,cache_control",
+    .params = "model,max_tokens,metadata,stop_sequences,stream,temperature,"
+              "top_k,top_p,tools,tool_choice,thinking,service_tier,container,"
+              "inference_geo,output_config,cache_control",
     .read_request = read_request,
     .write_request = write_request,
     .reply_messages = reply_messages,
