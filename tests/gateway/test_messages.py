@@ -13,6 +13,8 @@ vLLM's and Ollama's wire formats) and the built-in mock.
     whole history each turn, thinking first, and never a chatseal member;
   - the anthropic-version, anthropic-beta and x-api-key headers reach the
     upstream;
+  - redacted_thinking (whole in content_block_start) is carried forward
+    byte for byte, in front of its message;
   - the tamper matrix: each forgery gets its exact status and code and the
     upstream never receives it; altered or omitted thinking is dropped, not
     refused;
@@ -341,6 +343,38 @@ def test_tamper_matrix():
             assert kinds == ["text"], (name, kinds)
             kinds = [b["type"] for b in sent[3]["content"]]
             assert kinds == ["thinking", "text"], (name, kinds)
+    finally:
+        gwtest.expect_clean_stop(gw)
+        sim.stop()
+
+
+def test_redacted_thinking_carried_forward():
+    """redacted_thinking arrives whole (in content_block_start when
+    streamed); sent back byte for byte it is forwarded in front of its
+    message, where the simulator checks its data as Anthropic does."""
+    sim = sim_messages.Simulator("anthropic")
+    gw = gwtest.Gateway(*FRESH, upstream=sim.url)
+    try:
+        for stream in (False, True):
+            history, token = [], None
+            for i in range(3):
+                history.append({"role": "user", "content": f"turn {i}"})
+                body = {"model": "sim-anthropic-redacted", "max_tokens": 64,
+                        "messages": history, "thinking": {
+                            "type": "enabled", "budget_tokens": 1024}}
+                if stream:
+                    body["stream"] = True
+                msg, seal = reply(post(gw, body, token), stream)
+                token = seal["token"]
+                assert [b["type"] for b in msg["content"]] == [
+                    "redacted_thinking", "thinking", "text"], msg
+                assert seal["output"]["content"][0] == msg["content"][0]
+                history.append(msg)
+            sent = json.loads(sim.last()["body"])["messages"]
+            for m in sent[1::2]:
+                assert [b["type"] for b in m["content"]] == [
+                    "redacted_thinking", "thinking", "text"], m
+            assert all(q["answer"] for q in sim.requests)
     finally:
         gwtest.expect_clean_stop(gw)
         sim.stop()
