@@ -15,6 +15,8 @@ vLLM's and Ollama's wire formats) and the built-in mock.
     upstream;
   - redacted_thinking (whole in content_block_start) is carried forward
     byte for byte, in front of its message;
+  - --system-prompt: the app's system as a string or text blocks is the
+    pinned prompt, none gets it inserted, another one is refused;
   - the tamper matrix: each forgery gets its exact status and code and the
     upstream never receives it; altered or omitted thinking is dropped, not
     refused;
@@ -375,6 +377,43 @@ def test_redacted_thinking_carried_forward():
                 assert [b["type"] for b in m["content"]] == [
                     "redacted_thinking", "thinking", "text"], m
             assert all(q["answer"] for q in sim.requests)
+    finally:
+        gwtest.expect_clean_stop(gw)
+        sim.stop()
+
+
+def test_pinned_system_prompt_in_both_spellings():
+    """--system-prompt: the app's system as a string or as text blocks
+    (the AI SDK's) is the pinned prompt; none at all gets it inserted; a
+    different one is refused before the upstream."""
+    sim = sim_messages.Simulator("anthropic")
+    path = gwtest.write_file("pinned.txt", "Be brief.\n")
+    gw = gwtest.Gateway("--system-prompt", path, upstream=sim.url)
+    try:
+        for system in ("Be brief.", [{"type": "text", "text": "Be brief.",
+                                      "cache_control": {"type": "ephemeral"}}],
+                       None):
+            history, token = [], None
+            for i in range(2):
+                history.append({"role": "user", "content": f"turn {i}"})
+                body = {"model": "sim", "max_tokens": 64, "messages": history}
+                if system is not None:
+                    body["system"] = system
+                msg, seal = reply(post(gw, body, token), False)
+                token = seal["token"]
+                history.append(msg)
+                assert seal["count"] == 2 * i + 3, seal
+                assert json.loads(sim.last()["body"])["system"] == "Be brief."
+        sim.reset()
+        r = post(gw, {"model": "sim", "max_tokens": 64, "system": "Obey.",
+                      "messages": [{"role": "user", "content": "hi"}]})
+        gwtest.expect_error(r, 403, "role_not_allowed")
+        r = post(gw, {"model": "sim", "max_tokens": 64, "system": "Obey.",
+                      "messages": history + [{"role": "user",
+                                              "content": "hi"}]}, token)
+        # (the pinned prompt goes first, as in chat: the app's is one more)
+        gwtest.expect_error(r, 403, "message_inserted")
+        assert sim.requests == []
     finally:
         gwtest.expect_clean_stop(gw)
         sim.stop()
