@@ -93,7 +93,7 @@ void cs_fc_free(cs_fc *fc)
  * what the code reads; the pthread key exists only so that a thread's parser
  * is freed when the thread exits.
  */
-#define FC_KEEP ((size_t)16 << 20)
+#define FC_KEEP ((size_t)64 << 20)
 
 static pthread_once_t fc_once = PTHREAD_ONCE_INIT;
 static pthread_key_t fc_tkey;
@@ -389,52 +389,92 @@ static chatseal_error fc_key(cs_fc *fc, struct fc_frame *f,
  */
 
 /* At p, a '[' whose parent no hook looks at: it and every '[' right after
- * it opened; p left on the first other byte. */
+ * it opened; p left on the first other byte.  The depth and the arena's
+ * length live in locals: a byte stored through the arena may alias any
+ * field of fc, so fields would be read back from memory after each. */
 static chatseal_error fc_open_arrays(cs_fc *fc, const unsigned char **pp,
                                      const unsigned char *end)
 {
     const unsigned char *p = *pp;
+    size_t nfr = fc->nfr, n = fc->out.n, mbase = fc->nmem, kbase = fc->names.n;
+    chatseal_error err = CHATSEAL_OK;
     for (;;) {
-        chatseal_error err = fc_push(fc, FC_ARR, 0);
-        if (!err)
-            err = fc_putc(fc, '[');
-        if (err)
-            return err;
+        struct fc_frame *f;
+        if (nfr + 1 > fc->max_depth) {
+            err = CHATSEAL_E_TOO_DEEP;
+            break;
+        }
+        if ((nfr + 1) * sizeof *fc->fr > fc->frb.cap) {
+            fc->fr = cs_buf_array(&fc->frb, nfr + 1, sizeof *fc->fr);
+            if (!fc->fr) {
+                err = CHATSEAL_E_NO_MEMORY;
+                break;
+            }
+        }
+        if (fc->out.cap - n < 1 + FC_SLACK) {
+            fc->out.n = n;
+            if (cs_buf_reserve(&fc->out, 1 + FC_SLACK)) {
+                err = CHATSEAL_E_NO_MEMORY;
+                break;
+            }
+        }
+        f = &fc->fr[nfr++];
+        f->start = n;
+        f->mbase = mbase;
+        f->kbase = kbase;
+        f->count = 0;
+        f->kind = FC_ARR;
+        f->conv = 0;
+        f->has_role = 0;
+        fc->out.p[n++] = '[';
         p++;
         SKIP_WS(p, end);
         if (p == end || *p != '[')
             break;
-        fc->fr[fc->nfr - 1].count = 1; /* its element: the next array */
+        f->count = 1; /* its element: the next array */
     }
+    fc->nfr = nfr;
+    fc->out.n = n;
     *pp = p;
-    return CHATSEAL_OK;
+    return err;
 }
 
 /* The innermost frame, an array no hook looks at, closes (its ']' read):
  * it and every such array closed by the ']'s right after it are popped;
- * p left on the first other byte. */
+ * p left on the first other byte.  Locals as in fc_open_arrays. */
 static chatseal_error fc_close_arrays(cs_fc *fc, const unsigned char **pp,
                                       const unsigned char *end)
 {
     const unsigned char *p = *pp;
+    size_t nfr = fc->nfr, n = fc->out.n;
+    const struct fc_frame *fr = fc->fr;
+    int hooks = fc->hooks != NULL;
+    chatseal_error err = CHATSEAL_OK;
     for (;;) {
         const struct fc_frame *top;
-        chatseal_error err = fc_putc(fc, ']');
-        if (err)
-            return err;
-        fc->nfr--;
-        if (!fc->nfr)
+        if (fc->out.cap - n < 1 + FC_SLACK) {
+            fc->out.n = n;
+            if (cs_buf_reserve(&fc->out, 1 + FC_SLACK)) {
+                err = CHATSEAL_E_NO_MEMORY;
+                break;
+            }
+        }
+        fc->out.p[n++] = ']';
+        nfr--;
+        if (!nfr)
             break;
-        top = &fc->fr[fc->nfr - 1];
-        if (top->kind != FC_ARR || (fc->hooks && top->conv))
+        top = &fr[nfr - 1];
+        if (top->kind != FC_ARR || (hooks && top->conv))
             break;
         SKIP_WS(p, end);
         if (p == end || *p != ']')
             break;
         p++;
     }
+    fc->nfr = nfr;
+    fc->out.n = n;
     *pp = p;
-    return CHATSEAL_OK;
+    return err;
 }
 
 static chatseal_error fc_flush(cs_fc *fc)

@@ -94,6 +94,10 @@ struct fc_rkey {
     size_t i; /* member index */
 };
 
+/* fc_radix keeps the keys' second array in the members' buffer */
+_Static_assert(sizeof(struct fc_member) >= sizeof(struct fc_rkey),
+               "a member record holds a radix key");
+
 /* fc_namecmp's order as a byte map: F0-FF (supplementary characters, a
  * surrogate pair in UTF-16) before EE-EF (U+E000-U+FFFF), the rest as is. */
 static unsigned char fc_rmap(unsigned char b)
@@ -205,15 +209,16 @@ static int fc_radix(cs_fc *fc, struct fc_member *m, size_t n)
     struct fc_rgroup *work;
     struct fc_member *out;
     size_t nwork = 1, k;
-    /* keys, their second array and the work list (at most one group per
-     * member) in rkb; the sorted members in tmpb */
-    size_t unit = 2 * sizeof *r + sizeof *work;
+    /* the keys and the work list (at most one group per member) in rkb;
+     * the keys' second array in tmpb, which then takes the sorted members
+     * (fewer bytes kept per member: a parser keeps its buffers) */
+    size_t unit = sizeof *r + sizeof *work;
     r = cs_buf_array(&fc->rkb, n, unit);
     out = cs_buf_array(&fc->tmpb, n, sizeof *out);
     if (!r || !out)
         return -1;
-    tmp = r + n;
-    work = (struct fc_rgroup *)(void *)(tmp + n);
+    tmp = (struct fc_rkey *)(void *)out; /* sizeof *out >= sizeof *tmp */
+    work = (struct fc_rgroup *)(void *)(r + n);
     for (k = 0; k < n; k++)
         r[k].i = k;
     work[0].start = 0;

@@ -384,7 +384,7 @@ int main(void)
 {
     cs_fc *simd = cs_fc_new(), *port = cs_fc_new();
     const char *it = getenv("CHATSEAL_TEST_ITERS");
-    long iters = it ? atol(it) / 60 : 300;
+    long iters = it ? strtol(it, NULL, 10) / 60 : 300;
     if (!simd || !port)
         return 1;
     if (iters < 50)
