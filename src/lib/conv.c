@@ -141,7 +141,9 @@ static chatseal_error cs_conv_keep(struct cs_scan *s, const char *canon,
     const char *core = m->in_canon ? canon : t->p + m->core_off;
     if (!cs_digest(s->md, core, m->core_len, m->digest))
         return CHATSEAL_E_CRYPTO;
-    if (m->core_len == len && !memcmp(core, canon, len))
+    /* core is canon itself for a message that is its own form: no need to
+     * compare a message with itself */
+    if (core == canon || (m->core_len == len && !memcmp(core, canon, len)))
         memcpy(m->digest1, m->digest, CHATSEAL_DIGESTBYTES);
     else if (!cs_digest(s->md, canon, len, m->digest1))
         return CHATSEAL_E_CRYPTO;

@@ -146,8 +146,8 @@ static int fw_is(fw_span s, const char *lit)
 /* null, "", [] or {}: a member that says nothing (rule 2). */
 static int fw_empty(fw_span v)
 {
-    return fw_is(v, "null") || fw_is(v, "\"\"") || fw_is(v, "[]") ||
-           fw_is(v, "{}");
+    return v.n <= 4 && (fw_is(v, "null") || fw_is(v, "\"\"") ||
+                        fw_is(v, "[]") || fw_is(v, "{}"));
 }
 
 static int fw_reasoning(fw_span name)
@@ -300,10 +300,14 @@ int cs_form_needed(const char *canon, size_t len, int assistant,
     fw_span name, v;
     if (!len || canon[0] != '{')
         return 0;
-    while (fw_next(&it, &name, &v))
+    while (fw_next(&it, &name, &v)) {
+        /* the common members first: every message has them */
+        if (fw_is(name, "role") || (fw_is(name, "content") && !fw_empty(v)))
+            continue;
         if ((fw_empty(v) && !fw_is(name, "role")) || fw_reasoning(name) ||
             fw_has_calls(name) || (assistant && !fw_assistant_keeps(name)))
             return 1;
+    }
     return 0;
 }
 

@@ -283,9 +283,16 @@ static void nf_put8(char *d, uint32_t v)
     memcpy(d + 6, nf_pairs + 2 * (b % 100), 2);
 }
 
-int cs_num_shortest(double x, char digits[17], int *point)
+/*
+ * The shortest digits of x (finite, > 0) as 17 digits with leading zeros in
+ * t[0..17) (t has NF_T bytes, the rest zero, so that whole blocks can be
+ * copied from any digit on); the significant ones are t[*first, *first + k)
+ * with k returned (trailing zeros dropped) and x == 0.d1..dk * 10^*point.
+ */
+#define NF_T 40
+static int nf_shortest17(double x, char t[NF_T], int *first, int *point)
 {
-    uint64_t bits, mant, out;
+    uint64_t bits, mant, out, hi;
     unsigned bexp, mm_shift;
     int e2, accept, k;
     struct nf_scaled s;
@@ -304,20 +311,24 @@ int cs_num_shortest(double x, char digits[17], int *point)
     nf_scale(mant, e2, mm_shift, accept, &s);
     out = nf_shorten(&s, accept);
     /* 17 digits with leading zeros as three independent parts (a chain of
-     * eight divisions by 100 was a fifth of the printer's time), then the
-     * k that count */
+     * eight divisions by 100 was a fifth of the printer's time) */
     k = nf_len17(out);
     *point = s.e10 + k;
-    {
-        char t[17];
-        uint64_t hi = out / 100000000u;
-        t[0] = (char)('0' + hi / 100000000u);
-        nf_put8(t + 1, (uint32_t)(hi % 100000000u));
-        nf_put8(t + 9, (uint32_t)(out % 100000000u));
-        memcpy(digits, t + 17 - k, (size_t)k);
-    }
-    while (k > 1 && digits[k - 1] == '0')
+    *first = 17 - k;
+    hi = out / 100000000u;
+    t[0] = (char)('0' + hi / 100000000u);
+    nf_put8(t + 1, (uint32_t)(hi % 100000000u));
+    nf_put8(t + 9, (uint32_t)(out % 100000000u));
+    while (k > 1 && t[*first + k - 1] == '0')
         k--; /* trailing zeros dropped */
+    return k;
+}
+
+int cs_num_shortest(double x, char digits[17], int *point)
+{
+    char t[NF_T] = {0};
+    int first, k = nf_shortest17(x, t, &first, point);
+    memcpy(digits, t + first, (size_t)k);
     return k;
 }
 
@@ -335,10 +346,14 @@ static size_t nf_uint(char *o, unsigned e)
     return n;
 }
 
+/* Fixed-size copies (16 or 17 bytes, whatever the digit count) compile to
+ * two vector moves instead of a call per piece; buf has CS_NUM_MAX bytes
+ * for them. */
 size_t cs_num_format(double v, char *buf)
 {
-    char d[17];
-    int k, n, i;
+    char t[NF_T] = {0};
+    const char *d;
+    int k, n, first;
     size_t o = 0;
     if (v == 0) {
         buf[0] = '0';
@@ -348,34 +363,29 @@ size_t cs_num_format(double v, char *buf)
         buf[o++] = '-';
         v = -v;
     }
-    k = cs_num_shortest(v, d, &n);
+    k = nf_shortest17(v, t, &first, &n);
+    d = t + first;
     if (k <= n && n <= 21) {
         /* an integer: the digits, then zeros */
-        memcpy(buf + o, d, (size_t)k);
-        o += (size_t)k;
-        for (i = k; i < n; i++)
-            buf[o++] = '0';
-    } else if (0 < n && n <= 21) {
-        memcpy(buf + o, d, (size_t)n);
+        memcpy(buf + o, d, 17);
+        memset(buf + o + k, '0', (size_t)(n - k));
         o += (size_t)n;
-        buf[o++] = '.';
-        memcpy(buf + o, d + n, (size_t)(k - n));
-        o += (size_t)(k - n);
+    } else if (0 < n && n <= 21) {
+        /* n < k <= 17 */
+        memcpy(buf + o, d, 16);
+        buf[o + (size_t)n] = '.';
+        memcpy(buf + o + (size_t)n + 1, d + n, 16);
+        o += (size_t)k + 1;
     } else if (-6 < n && n <= 0) {
-        buf[o++] = '0';
-        buf[o++] = '.';
-        for (i = 0; i < -n; i++)
-            buf[o++] = '0';
-        memcpy(buf + o, d, (size_t)k);
-        o += (size_t)k;
+        memcpy(buf + o, "0.00000", 8);
+        memcpy(buf + o + 2 + (size_t)-n, d, 17);
+        o += 2 + (size_t)-n + (size_t)k;
     } else {
         int e = n - 1;
-        buf[o++] = d[0];
-        if (k > 1) {
-            buf[o++] = '.';
-            memcpy(buf + o, d + 1, (size_t)(k - 1));
-            o += (size_t)(k - 1);
-        }
+        buf[o] = d[0];
+        buf[o + 1] = '.';
+        memcpy(buf + o + 2, d + 1, 16);
+        o += k > 1 ? (size_t)k + 1 : 1;
         buf[o++] = 'e';
         buf[o++] = e < 0 ? '-' : '+';
         o += nf_uint(buf + o, (unsigned)(e < 0 ? -e : e));

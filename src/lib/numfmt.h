@@ -17,8 +17,10 @@
 #include "chatseal.h"
 #include "internal.h"
 
-/* Longest text cs_num_format writes: "-" 17 digits "." "e-" 3 digits. */
-#define CS_NUM_MAX 32
+/* Room cs_num_format needs in buf: its longest text is 24 bytes ("-" 17
+ * digits "." "e-" 3 digits), but it stores whole blocks of digits and may
+ * write up to 35 bytes. */
+#define CS_NUM_MAX 40
 
 /*
  * The shortest digits of x (finite, > 0): digits[0..k) with no trailing
