@@ -311,6 +311,48 @@ static int fc_sort(cs_fc *fc, struct fc_member *m, size_t n)
 }
 
 /*
+ * Two members in the wrong order (names known to differ): the shorter goes
+ * through a buffer on the stack, the other moves once.  Every chat message
+ * comes as {"role":..,"content":..}, so this is the reordering most often
+ * done; the general path below costs a sort call, a scratch buffer and
+ * three loops for it.  0 (nothing done) when both are longer than the
+ * buffer.
+ */
+static int fc_swap2(cs_fc *fc, const struct fc_frame *f, struct fc_member *m)
+{
+    char tmp[256];
+    char *base = fc->out.p + f->start + 1; /* m[0] starts here */
+    size_t la = m[0].end - m[0].start, lb = m[1].end - m[1].start;
+    struct fc_member t;
+    if (la <= sizeof tmp) {
+        memcpy(tmp, base, la);
+        memmove(base, base + la + 1, lb);
+        base[lb] = ',';
+        memcpy(base + lb + 1, tmp, la);
+    } else if (lb <= sizeof tmp) {
+        memcpy(tmp, base + la + 1, lb);
+        memmove(base + lb + 1, base, la);
+        base[lb] = ',';
+        memcpy(base, tmp, lb);
+    } else {
+        return 0;
+    }
+    t = m[0];
+    m[0] = m[1];
+    m[1] = t;
+    /* where the members now are (used for top-level members) */
+    m[0].start = f->start + 1;
+    m[0].end = m[0].start + lb;
+    m[1].start = m[0].end + 1;
+    m[1].end = m[1].start + la;
+    if (!m[0].kesc)
+        m[0].koff = m[0].start + 1;
+    if (!m[1].kesc)
+        m[1].koff = m[1].start + 1;
+    return 1;
+}
+
+/*
  * Closes the object of frame f: sorts its members, rejects duplicates, and
  * rewrites [start+1, olen) in sorted order followed by '}'.
  */
@@ -332,7 +374,9 @@ chatseal_error cs_fc_close_object(cs_fc *fc, struct fc_frame *f)
             break;
         }
     }
-    if (!sorted) {
+    if (!sorted && n == 2 && fc_swap2(fc, f, m)) {
+        /* done: the common message, "role" written before "content" */
+    } else if (!sorted) {
         size_t total = 0;
         r = fc_sort(fc, m, n);
         if (r < 0)
