@@ -14,6 +14,8 @@
  *             prefix and come unsorted (the member sort and its compares)
  *   bigobject one object holding every member of the body (the sort at its
  *             largest n)
+ *   keyspine  one object whose names are ever longer repetitions of one
+ *             8-byte block (the byte-wise member sort's worst case)
  *   deep      arrays nested to the depth limit (64), over and over
  *   tiny      as many messages as the default limit allows (10000), each
  *             as small as the size then allows
@@ -192,6 +194,37 @@ static void gen_bigobject(struct body *b, size_t target, uint64_t *s)
     puts_(b, "}}");
 }
 
+/* names that are ever longer repetitions of one 8-byte block, shuffled:
+ * each step of a sort by name bytes can tell only one of them from the
+ * rest (the worst case of jobject.c's radix sort; sum of lengths ~ size) */
+static void gen_spine(struct body *b, size_t target, uint64_t *s)
+{
+    size_t n = 1, i;
+    size_t *order;
+    while (8 * (n + 1) * (n + 2) / 2 + 12 * (n + 1) + 200 < target)
+        n++;
+    order = malloc(n * sizeof *order);
+    if (!order)
+        exit(1);
+    for (i = 0; i < n; i++)
+        order[i] = i;
+    for (i = n - 1; i > 0; i--) {
+        size_t j = (size_t)(rnd(s) % (i + 1)), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    open_msg(b, 0);
+    puts_(b, "k\",\"meta\":{");
+    for (i = 0; i < n; i++) {
+        puts_(b, i ? ",\"k" : "\"k");
+        for (size_t k = 0; k < order[i]; k++)
+            puts_(b, "abcdefgh");
+        puts_(b, "z\":1");
+    }
+    puts_(b, "}}");
+    free(order);
+}
+
 static void gen_deep(struct body *b, size_t target, uint64_t *s)
 {
     (void)s;
@@ -231,7 +264,8 @@ static const struct cls {
 } classes[] = {{"text", gen_text},       {"numbers", gen_numbers},
                {"escapes", gen_escapes}, {"surrogate", gen_surrogates},
                {"keys", gen_keys},       {"bigobject", gen_bigobject},
-               {"deep", gen_deep},       {"tiny", gen_tiny}};
+               {"deep", gen_deep},       {"tiny", gen_tiny},
+               {"keyspine", gen_spine}};
 #define NCLS (sizeof classes / sizeof *classes)
 
 struct job {

@@ -80,7 +80,10 @@ static int fc_memcmp(const cs_fc *fc, const struct fc_member *a,
  *  - members with equal keys share 8 more bytes: such a subgroup is either
  *    names that all ended (key's last byte 0: equal names, the
  *    duplicate_key error), or is sorted the same way from L + 8 on (a work
- *    list, no recursion), or, when small, by insertion with fc_namecmp.
+ *    list, no recursion), or, when small, by insertion with fc_namecmp;
+ *  - when a pass tells only a few names from the rest (names that are ever
+ *    longer repetitions of a block would need one pass per name), the rest
+ *    is merge sorted with fc_namecmp, as every object was before.
  *
  * The order is the one fc_namecmp defines, so the result is the merge
  * sort's, byte for byte (tests/unit/test_fastcanon.c and the differential
@@ -196,6 +199,37 @@ static int fc_rinsert(const cs_fc *fc, const struct fc_member *m,
     return 0;
 }
 
+/* Merge sort of r[0..n) by name, through tmp[0..n); 1 if two names are
+ * equal. */
+static int fc_rmerge(const cs_fc *fc, const struct fc_member *m,
+                     struct fc_rkey *r, struct fc_rkey *tmp, size_t n)
+{
+    struct fc_rkey *src = r, *dst = tmp, *t;
+    size_t w, i;
+    for (w = 1; w < n; w *= 2) {
+        for (i = 0; i < n; i += 2 * w) {
+            size_t a = i, am = i + w < n ? i + w : n;
+            size_t b = am, bm = i + 2 * w < n ? i + 2 * w : n, k = i;
+            while (a < am && b < bm) {
+                int c = fc_memcmp(fc, &m[src[a].i], &m[src[b].i]);
+                if (c == 0)
+                    return 1;
+                dst[k++] = c < 0 ? src[a++] : src[b++];
+            }
+            while (a < am)
+                dst[k++] = src[a++];
+            while (b < bm)
+                dst[k++] = src[b++];
+        }
+        t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != r)
+        memcpy(r, src, n * sizeof *r);
+    return 0;
+}
+
 /* A group still to sort: r[start, start+n), names sharing off bytes. */
 struct fc_rgroup {
     size_t start, n, off;
@@ -246,6 +280,14 @@ static int fc_radix(cs_fc *fc, struct fc_member *m, size_t n)
                 continue;
             if (!(gr[a].key & 0xFF))
                 return 1; /* the names ended, all equal */
+            if (b - a > FC_RADIX_SMALL && b - a + FC_RADIX_SMALL > g.n) {
+                /* the pass told only a few names from the rest: names
+                 * that are ever longer repetitions would take one pass per
+                 * name; compares cost no more than they ever did */
+                if (fc_rmerge(fc, m, gr + a, tmp, b - a))
+                    return 1;
+                continue;
+            }
             work[nwork].start = g.start + a;
             work[nwork].n = b - a;
             work[nwork].off = off + 8;

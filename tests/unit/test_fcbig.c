@@ -239,6 +239,36 @@ static void test_object_cases(cs_fc *simd, cs_fc *port)
                                      : CHATSEAL_OK),
               "object case %d: %s", c, chatseal_error_name(e));
     }
+    /* ever longer repetitions of a block, shuffled: the radix sort's
+     * degenerate splits (merge sorted), then the same with one name twice */
+    for (int c = 0; c < 2; c++) {
+        size_t n = 120, order[120];
+        for (size_t i = 0; i < n; i++)
+            order[i] = i;
+        for (size_t i = n - 1; i > 0; i--) {
+            size_t j = below((uint32_t)i + 1), t2 = order[i];
+            order[i] = order[j];
+            order[j] = t2;
+        }
+        b.n = 0;
+        puts_(&b, "{");
+        for (size_t i = 0; i < n; i++) {
+            puts_(&b, i ? ",\"k" : "\"k");
+            for (size_t k = 0; k < order[i]; k++)
+                puts_(&b, "abcdefgh");
+            puts_(&b, "z\":1");
+        }
+        if (c == 1) {
+            puts_(&b, ",\"k");
+            for (size_t k = 0; k < 77; k++)
+                puts_(&b, k == 40 ? "abcdefg\\u0068" : "abcdefgh");
+            puts_(&b, "z\":2");
+        }
+        puts_(&b, "}");
+        chatseal_error e = differential(simd, port, b.p, b.n);
+        CHECK(e == (c ? CHATSEAL_E_DUPLICATE_KEY : CHATSEAL_OK),
+              "spine case %d: %s", c, chatseal_error_name(e));
+    }
     free(b.p);
 }
 
