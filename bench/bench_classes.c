@@ -17,6 +17,7 @@
  *   keyspine  one object whose names are ever longer repetitions of one
  *             8-byte block (the byte-wise member sort's worst case)
  *   deep      arrays nested to the depth limit (64), over and over
+ *   deepobj   the same depth in objects of one member: {"a":{"a":...}}
  *   tiny      as many messages as the default limit allows (10000), each
  *             as small as the size then allows
  *
@@ -245,6 +246,26 @@ static void gen_deep(struct body *b, size_t target, uint64_t *s)
     }
 }
 
+/* the same depth in objects of one member each: {"a":{"a":...1}} */
+static void gen_deepobj(struct body *b, size_t target, uint64_t *s)
+{
+    (void)s;
+    for (size_t i = 0; b->n + 1100 < target; i++) {
+        size_t start = b->n;
+        open_msg(b, i);
+        puts_(b, "d\",\"x\":[");
+        while (b->n - start < 1000) {
+            for (int d = 0; d < 60; d++)
+                puts_(b, "{\"a\":");
+            puts_(b, "1");
+            for (int d = 0; d < 60; d++)
+                puts_(b, "}");
+            puts_(b, ",");
+        }
+        puts_(b, "0]}");
+    }
+}
+
 static void gen_tiny(struct body *b, size_t target, uint64_t *s)
 {
     size_t nmsg = CHATSEAL_MAX_MESSAGES_DEFAULT;
@@ -265,7 +286,7 @@ static const struct cls {
                {"escapes", gen_escapes}, {"surrogate", gen_surrogates},
                {"keys", gen_keys},       {"bigobject", gen_bigobject},
                {"deep", gen_deep},       {"tiny", gen_tiny},
-               {"keyspine", gen_spine}};
+               {"keyspine", gen_spine},  {"deepobj", gen_deepobj}};
 #define NCLS (sizeof classes / sizeof *classes)
 
 struct job {

@@ -599,6 +599,31 @@ chatseal_error cs_js_string(cs_buf *b, int avx2, const unsigned char **pp,
     char dummy[16];
     int has_esc = 0;
 
+#if JS_SSE2
+    /* a short plain string (a member name, a role, a word): its closing
+     * quote among the next 16 bytes and nothing before it that needs a
+     * look, so those bytes are its canonical form.  Names and short values
+     * are most of the strings of a body of many small objects or messages,
+     * and the general paths cost their setup each time. */
+    if (b && end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned m = js_special16(v);
+        if (m && p[__builtin_ctz(m)] == '"') {
+            size_t k = (size_t)__builtin_ctz(m);
+            o = js_reserve(b, b->p + b->n, 18);
+            if (!o)
+                return CHATSEAL_E_NO_MEMORY;
+            o[0] = '"';
+            _mm_storeu_si128((__m128i *)(void *)(o + 1), v);
+            o[1 + k] = '"';
+            b->n = (size_t)(o - b->p) + k + 2;
+            *pp = p + k + 1;
+            if (esc)
+                *esc = 0;
+            return CHATSEAL_OK;
+        }
+    }
+#endif
 #if JS_AVX2
     if (b && avx2) {
         size_t olen = b->n;
