@@ -458,7 +458,7 @@ js_string_avx2(cs_buf *b, const unsigned char **pp, const unsigned char *end,
         20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31);
     const unsigned char *p = *pp + 1;
     __m256i prev = zero, err = zero;
-    char *o = js_reserve(b, b->p + b->n, 1);
+    char *o = js_reserve(b, b->p + b->n, 1), *lim;
     int has_esc = 0;
     if (!o)
         return -1;
@@ -512,6 +512,10 @@ js_string_avx2(cs_buf *b, const unsigned char **pp, const unsigned char *end,
         /* a run of escapes: \uXXXX of BMP characters (what ensure_ascii
          * encoders write for every non-ASCII character) decoded without
          * data-dependent branches; anything else one by one */
+        /* the arena does not move during a run: its room is checked
+         * against a limit computed once (b->p and b->cap would otherwise
+         * be read again after every byte written) */
+        lim = b->p + b->cap - CS_JS_SLACK;
         do {
             unsigned ek = end - p >= 2 ? js_esc2len[p[1]] : 0;
             if (ek) {
@@ -560,16 +564,17 @@ js_string_avx2(cs_buf *b, const unsigned char **pp, const unsigned char *end,
             }
             {
                 size_t wn = 0;
+                int e1 = 0; /* has_esc's address is never taken: it stays
+                             * in a register across the run */
                 chatseal_error pending = CHATSEAL_OK;
-                size_t used =
-                    js_unescape_one(p, end, o, &wn, &has_esc, &pending);
+                size_t used = js_unescape_one(p, end, o, &wn, &e1, &pending);
+                has_esc |= e1;
                 if (!used || pending)
                     return 1;
                 p += used;
                 o += wn;
             }
-        } while (p < end && *p == '\\' &&
-                 (size_t)(b->p + b->cap - o) >= CS_JS_SLACK);
+        } while (p < end && *p == '\\' && o <= lim);
     }
     if (!_mm256_testz_si256(err, err))
         return 1;
