@@ -384,8 +384,9 @@ static chatseal_error fc_key(cs_fc *fc, struct fc_frame *f,
  * Deep nesting is one byte per container, so the general state machine's
  * dispatch per byte (hooks, container kind, white space twice) made a body
  * of nested arrays cost 3-4x text.  Where no hook looks (f->conv 0), runs
- * of '[' and of ']' (white space allowed between) take these loops instead;
- * they push, write and pop exactly what the general path would.
+ * of '[' and runs of closing ']' and '}' (of objects with at most one
+ * member; white space allowed between) take these loops instead; they
+ * push, write and pop exactly what the general path would.
  */
 
 /* At p, a '[' whose parent no hook looks at: it and every '[' right after
@@ -473,6 +474,68 @@ static chatseal_error fc_close_arrays(cs_fc *fc, const unsigned char **pp,
     }
     fc->nfr = nfr;
     fc->out.n = n;
+    *pp = p;
+    return err;
+}
+
+/* Whether frame t can be closed by fc_close_run: no hook looks at it, and
+ * if it is an object, it has at most one member (nothing to sort, no
+ * duplicate: its close only writes '}'). */
+static inline int fc_quick_close(const cs_fc *fc, const struct fc_frame *t,
+                                 size_t nmem)
+{
+    return !(fc->hooks && t->conv) &&
+           (t->kind == FC_ARR || nmem - t->mbase <= 1);
+}
+
+/* The innermost frame, an object fc_quick_close accepts, closes (its '}'
+ * read): it and every such container (object or array) closed by the bytes
+ * right after it are popped, as fc_pop_object and the general path would;
+ * p left on the first other byte.  Locals as in fc_open_arrays.  (Runs of
+ * arrays alone take fc_close_arrays, which has less to check.) */
+static chatseal_error fc_close_run(cs_fc *fc, const unsigned char **pp,
+                                   const unsigned char *end)
+{
+    const unsigned char *p = *pp;
+    size_t nfr = fc->nfr, n = fc->out.n, nmem = fc->nmem, nobj = fc->nobj;
+    size_t names = fc->names.n;
+    const struct fc_frame *fr = fc->fr;
+    chatseal_error err = CHATSEAL_OK;
+    for (;;) {
+        const struct fc_frame *t = &fr[nfr - 1];
+        if (fc->out.cap - n < 1 + FC_SLACK) {
+            fc->out.n = n;
+            if (cs_buf_reserve(&fc->out, 1 + FC_SLACK)) {
+                err = CHATSEAL_E_NO_MEMORY;
+                break;
+            }
+        }
+        if (t->kind == FC_OBJ) {
+            fc->out.p[n++] = '}';
+            nmem = t->mbase;
+            names = t->kbase;
+            nobj--;
+        } else {
+            fc->out.p[n++] = ']';
+        }
+        nfr--;
+        if (!nfr)
+            break;
+        t = &fr[nfr - 1];
+        if (!fc_quick_close(fc, t, nmem))
+            break;
+        SKIP_WS(p, end);
+        if (p == end || *p != (t->kind == FC_OBJ ? '}' : ']'))
+            break;
+        if (t->kind == FC_OBJ)
+            fc->mem[nmem - 1].end = n; /* its one member's value ended */
+        p++;
+    }
+    fc->nfr = nfr;
+    fc->out.n = n;
+    fc->nmem = nmem;
+    fc->nobj = nobj;
+    fc->names.n = names;
     *pp = p;
     return err;
 }
@@ -720,6 +783,13 @@ close_array:
     goto after_value;
 
 close_object:
+    if (fc_quick_close(fc, f, fc->nmem)) {
+        err = fc_close_run(fc, &p, end);
+        if (err)
+            goto fail;
+        f = fc->nfr ? &fc->fr[fc->nfr - 1] : NULL;
+        goto after_value;
+    }
     err = fc_pop_object(fc, f);
     if (err)
         goto fail;

@@ -281,21 +281,42 @@ static void test_nesting(cs_fc *simd, cs_fc *port, long iters)
         "1", "\"s\"", "{}", "[]", "{\"b\":[[1]],\"a\":0}", "-0", "1e2"};
     struct buf b = {0};
     long ok = 0, deep = 0;
+    char kind[80]; /* per level: '[' array, '{' object of one member, 'o'
+                      object of two (its second member after the value) */
     for (long it = 0; it < iters; it++) {
         size_t d = 1 + below(70), k;
+        int mix = (int)below(3); /* arrays only, some objects, all objects */
         b.n = 0;
         for (k = 0; k < d; k++) {
-            puts_(&b, "[");
-            puts_(&b, ws[below(5)]);
-            if (below(20) == 0)
-                puts_(&b, "0,");
+            kind[k] = mix == 0 || (mix == 1 && below(2)) ? '[' : '{';
+            if (kind[k] == '{' && below(15) == 0)
+                kind[k] = 'o';
+            if (kind[k] == '[') {
+                puts_(&b, "[");
+                puts_(&b, ws[below(5)]);
+                if (below(20) == 0)
+                    puts_(&b, "0,");
+            } else {
+                puts_(&b, "{");
+                puts_(&b, ws[below(5)]);
+                puts_(&b, below(2) ? "\"k\"" : "\"\\u006b\"");
+                puts_(&b, ws[below(5)]);
+                puts_(&b, ":");
+                puts_(&b, ws[below(5)]);
+            }
         }
         puts_(&b, leaf[below(sizeof leaf / sizeof *leaf)]);
-        for (k = 0; k < d; k++) {
+        for (k = d; k-- > 0;) {
             puts_(&b, ws[below(5)]);
-            if (below(30) == 0)
-                puts_(&b, ",[]");
-            puts_(&b, "]");
+            if (kind[k] == '[') {
+                if (below(30) == 0)
+                    puts_(&b, ",[]");
+                puts_(&b, "]");
+            } else {
+                if (kind[k] == 'o')
+                    puts_(&b, below(2) ? ",\"a\":1" : ",\"k\":1");
+                puts_(&b, "}");
+            }
         }
         if (below(10) == 0 && b.n) /* broken: cut, or a bracket too many */
             b.n -= 1 + below((uint32_t)(b.n < 5 ? b.n : 5));
