@@ -32,7 +32,6 @@
  * reference (jansson) path returns; tests/unit/test_fastcanon.c and
  * fuzz/fuzz_differential.c compare the two byte for byte.
  */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,102 +75,6 @@ void cs_fc_free(cs_fc *fc)
     if (fc->cloc)
         freelocale(fc->cloc);
     free(fc);
-}
-
-/* ------------------------------------------------- one parser a thread -- */
-
-/*
- * Why: a fresh cs_fc per request allocates its member, sort, frame and
- * scratch arrays anew and grows them by doubling, and on the development
- * machine each fresh page costs a fault of several microseconds: an object of
- * 20000 members or 10000 tiny messages spent a third of its time in the
- * kernel.  So each thread keeps one parser: cs_fc_acquire hands it out (a
- * fresh one while it is in use, e.g. by a nested call), cs_fc_release takes
- * it back, and its buffers stay allocated for the next request up to
- * FC_KEEP bytes in all; beyond that they are freed, so one huge body does
- * not pin its memory for the thread's lifetime.  The thread-local pointer is
- * what the code reads; the pthread key exists only so that a thread's parser
- * is freed when the thread exits.
- */
-#define FC_KEEP ((size_t)64 << 20)
-
-static pthread_once_t fc_once = PTHREAD_ONCE_INIT;
-static pthread_key_t fc_tkey;
-static int fc_key_ok;
-static _Thread_local cs_fc *fc_mine;
-
-static void fc_key_destroy(void *p)
-{
-    fc_mine = NULL;
-    cs_fc_free(p);
-}
-
-static void fc_key_init(void)
-{
-    fc_key_ok = pthread_key_create(&fc_tkey, fc_key_destroy) == 0;
-}
-
-#if defined(__GNUC__)
-/* a shared library unloaded while threads still run must not leave them a
- * destructor in unmapped code: the key goes with the library (the parsers
- * it holds are then left to the process) */
-__attribute__((destructor)) static void fc_key_unload(void)
-{
-    if (fc_key_ok)
-        pthread_key_delete(fc_tkey);
-    fc_key_ok = 0;
-}
-#endif
-
-static void fc_drop_buffers(cs_fc *fc)
-{
-    cs_buf_free(&fc->out);
-    cs_buf_free(&fc->names);
-    cs_buf_free(&fc->memb);
-    cs_buf_free(&fc->frb);
-    cs_buf_free(&fc->scratch);
-    cs_buf_free(&fc->tmpb);
-    cs_buf_free(&fc->rkb);
-    cs_buf_free(&fc->conv.role);
-    cs_buf_free(&fc->conv.rootb);
-    cs_buf_free(&fc->conv.msgmb);
-    fc->mem = NULL;
-    fc->fr = NULL;
-    fc->conv.root = NULL;
-    fc->conv.msgm = NULL;
-    fc->conv.nroot = 0;
-    fc->done = 0;
-}
-
-cs_fc *cs_fc_acquire(void)
-{
-    cs_fc *fc = fc_mine;
-    if (fc && !fc->busy) {
-        fc->busy = 1;
-        return fc;
-    }
-    return cs_fc_new();
-}
-
-void cs_fc_release(cs_fc *fc)
-{
-    size_t kept;
-    if (!fc)
-        return;
-    if (fc != fc_mine) {
-        pthread_once(&fc_once, fc_key_init);
-        if (fc_mine || !fc_key_ok || pthread_setspecific(fc_tkey, fc)) {
-            cs_fc_free(fc);
-            return;
-        }
-        fc_mine = fc;
-    }
-    fc->busy = 0;
-    kept = fc->out.cap + fc->names.cap + fc->memb.cap + fc->frb.cap +
-           fc->scratch.cap + fc->tmpb.cap + fc->rkb.cap + fc->conv.role.cap +
-           fc->conv.rootb.cap + fc->conv.msgmb.cap;
-    if (kept > FC_KEEP)
-        fc_drop_buffers(fc);
 }
 
 /* ------------------------------------------------------------- tokens -- */
@@ -390,7 +293,8 @@ static chatseal_error fc_key(cs_fc *fc, struct fc_frame *f,
  */
 
 /* At p, a '[' whose parent no hook looks at: it and every '[' right after
- * it opened; p left on the first other byte.  The depth and the arena's
+ * it opened (each counting one element unless a ']' follows); p left on
+ * the first other byte.  The depth and the arena's
  * length live in locals: a byte stored through the arena may alias any
  * field of fc, so fields would be read back from memory after each. */
 static chatseal_error fc_open_arrays(cs_fc *fc, const unsigned char **pp,
@@ -430,9 +334,10 @@ static chatseal_error fc_open_arrays(cs_fc *fc, const unsigned char **pp,
         fc->out.p[n++] = '[';
         p++;
         SKIP_WS(p, end);
+        if (p == end || *p != ']')
+            f->count = 1; /* an element follows: the next array or other */
         if (p == end || *p != '[')
             break;
-        f->count = 1; /* its element: the next array */
     }
     fc->nfr = nfr;
     fc->out.n = n;
@@ -567,6 +472,32 @@ static chatseal_error fc_pop_object(cs_fc *fc, struct fc_frame *f)
     return CHATSEAL_OK;
 }
 
+/* The array of the innermost frame f closes (its ']' read). */
+static chatseal_error fc_close_array(cs_fc *fc, struct fc_frame *f,
+                                     const unsigned char **pp,
+                                     const unsigned char *end)
+{
+    chatseal_error err;
+    if (!(fc->hooks && f->conv))
+        return fc_close_arrays(fc, pp, end);
+    err = fc_putc(fc, ']');
+    if (err)
+        return err;
+    fc->hooks->close_array(fc, f);
+    fc->nfr--;
+    return CHATSEAL_OK;
+}
+
+/* The object of the innermost frame f closes (its '}' read). */
+static chatseal_error fc_close_object(cs_fc *fc, struct fc_frame *f,
+                                      const unsigned char **pp,
+                                      const unsigned char *end)
+{
+    if (fc_quick_close(fc, f, fc->nmem))
+        return fc_close_run(fc, pp, end);
+    return fc_pop_object(fc, f);
+}
+
 /* A run starts: empty arena, no frames; one allocation of about the
  * output's size when it is kept (rarely more than the input and a quarter:
  * numbers such as 1.5e20 grow), instead of a chain of doublings, copies and
@@ -665,8 +596,7 @@ value:
             p++;
             goto close_array;
         }
-        f->count++;
-        goto value;
+        goto value; /* the innermost array's first element */
     }
     if (c == '{' || c == '[') {
         unsigned char tag = hk ? hk->enter(fc, f, c) : 0;
@@ -766,31 +696,12 @@ after_value:
     goto fail;
 
 close_array:
-    if (!(fc->hooks && f->conv)) {
-        err = fc_close_arrays(fc, &p, end);
-        if (err)
-            goto fail;
-        f = fc->nfr ? &fc->fr[fc->nfr - 1] : NULL;
-        goto after_value;
-    }
-    err = fc_putc(fc, ']');
-    if (err)
-        goto fail;
-    if (fc->hooks && f->conv)
-        fc->hooks->close_array(fc, f);
-    fc->nfr--;
-    f = fc->nfr ? &fc->fr[fc->nfr - 1] : NULL;
-    goto after_value;
+    err = fc_close_array(fc, f, &p, end);
+    goto closed;
 
 close_object:
-    if (fc_quick_close(fc, f, fc->nmem)) {
-        err = fc_close_run(fc, &p, end);
-        if (err)
-            goto fail;
-        f = fc->nfr ? &fc->fr[fc->nfr - 1] : NULL;
-        goto after_value;
-    }
-    err = fc_pop_object(fc, f);
+    err = fc_close_object(fc, f, &p, end);
+closed:
     if (err)
         goto fail;
     f = fc->nfr ? &fc->fr[fc->nfr - 1] : NULL;

@@ -9,6 +9,7 @@
  *   jstring.c   the string codec      numfmt.c   the number codec
  *   jobject.c   object members: the RFC 8785 sort, duplicates, reassembly
  *   fastcanon.c the parser (one pass, explicit stack) and its API
+ *   fcpool.c    one parser a thread (cs_fc_acquire / cs_fc_release)
  *   fcconv.c    the conversation scan: hooks the parser calls through
  *               struct fc_hooks, so the parser never names them
  */

@@ -17,6 +17,7 @@
  *                tables in numtab.h from gen_numtab.py)
  *     jobject.c  object members: sort, duplicates, reassembly in place
  *     fastcanon.c  the one-pass parser and its API (fastcanon.h)
+ *     fcpool.c   one parser a thread, its buffers kept between requests
  *     fcconv.c   the conversation scan, through the parser's hooks
  *   form.c     the signed form of a message (§2.1): what v2 signs
  *   conv.c     a parsed conversation: per-message digests and roles

@@ -587,6 +587,45 @@ js_string_avx2(cs_buf *b, const unsigned char **pp, const unsigned char *end,
 }
 #endif
 
+#if JS_SSE2
+/*
+ * A short plain string (a member name, a role, a word): its closing quote
+ * among the 16 bytes after the opening one and nothing before it that
+ * needs a look, so those bytes are its canonical form, copied with one
+ * store.  Names and short values are most of the strings of a body of many
+ * small objects or messages, and the general paths cost their setup each
+ * time.  Returns 1 when it took the string (or ran out of memory: b->oom),
+ * 0 to leave it to the general paths.
+ */
+static int js_string_short(cs_buf *b, const unsigned char **pp,
+                           const unsigned char *end, int *esc)
+{
+    const unsigned char *p = *pp + 1;
+    __m128i v;
+    unsigned m;
+    size_t k;
+    char *o;
+    if (end - p < 16)
+        return 0;
+    v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    m = js_special16(v);
+    if (!m || p[__builtin_ctz(m)] != '"')
+        return 0;
+    k = (size_t)__builtin_ctz(m);
+    o = js_reserve(b, b->p + b->n, 18);
+    if (!o)
+        return 1; /* b->oom is set */
+    o[0] = '"';
+    _mm_storeu_si128((__m128i *)(void *)(o + 1), v);
+    o[1 + k] = '"';
+    b->n = (size_t)(o - b->p) + k + 2;
+    *pp = p + k + 1;
+    if (esc)
+        *esc = 0;
+    return 1;
+}
+#endif
+
 /*
  * Reads the string whose opening quote is at *pp and writes its canonical
  * form (quotes included) to b.  *esc is set when the canonical form
@@ -605,29 +644,8 @@ chatseal_error cs_js_string(cs_buf *b, int avx2, const unsigned char **pp,
     int has_esc = 0;
 
 #if JS_SSE2
-    /* a short plain string (a member name, a role, a word): its closing
-     * quote among the next 16 bytes and nothing before it that needs a
-     * look, so those bytes are its canonical form.  Names and short values
-     * are most of the strings of a body of many small objects or messages,
-     * and the general paths cost their setup each time. */
-    if (b && end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        unsigned m = js_special16(v);
-        if (m && p[__builtin_ctz(m)] == '"') {
-            size_t k = (size_t)__builtin_ctz(m);
-            o = js_reserve(b, b->p + b->n, 18);
-            if (!o)
-                return CHATSEAL_E_NO_MEMORY;
-            o[0] = '"';
-            _mm_storeu_si128((__m128i *)(void *)(o + 1), v);
-            o[1 + k] = '"';
-            b->n = (size_t)(o - b->p) + k + 2;
-            *pp = p + k + 1;
-            if (esc)
-                *esc = 0;
-            return CHATSEAL_OK;
-        }
-    }
+    if (b && js_string_short(b, pp, end, esc))
+        return b->oom ? CHATSEAL_E_NO_MEMORY : CHATSEAL_OK;
 #endif
 #if JS_AVX2
     if (b && avx2) {
