@@ -14,12 +14,16 @@
  *
  * Design of the parser:
  *  - An explicit stack of frames (one per open array/object), so nesting is
- *    bounded by max_depth and never by the C stack.
+ *    bounded by max_depth and never by the C stack.  Runs of brackets where
+ *    no hook looks take tight loops (fc_open_arrays, fc_close_arrays,
+ *    fc_close_run): deep nesting is one byte per container.
+ *  - A parser keeps its buffers between runs; fcpool.c keeps one a thread.
  *  - While no object is open (top-level arrays) the arena is flushed to the
  *    sink in large chunks.
  *  - Numbers: integers of at most 15 digits are already in canonical form
- *    (only "-0" changes); anything else is read with strtod (correctly
- *    rounded) and written as the shortest round-tripping digits (numfmt.c).
+ *    (only "-0" changes); anything else is read as the nearest double
+ *    (Eisel-Lemire, strtod when that cannot decide) and written as the
+ *    shortest round-tripping digits (Ryu; numfmt.c).
  *  - Errors: the first error in reading order wins, as in a recursive-descent
  *    parser.  Duplicate names are found when an object is sorted; if another
  *    error happens first inside an object, the names read so far are checked

@@ -8,13 +8,15 @@
  * their unescaped names (RFC 8785 §3.2.3) and, unless they were already in
  * order, reassembled in place: the largest member is moved once with
  * memmove and only the others go through a scratch buffer, so a message
- * whose "content" is 100 KB costs one memmove, not two copies.
+ * whose "content" is 100 KB costs one memmove, not two copies; two members
+ * (a chat message's role and content) are simply swapped.
  *
- * The sort is an insertion sort up to 16 members and a bottom-up merge sort
- * above (O(n log n) compares in the worst case, stable, no recursion): an
- * object of thousands of members with long shared name prefixes costs its
- * compares, so names are compared a word at a time.  Equal names are the
- * duplicate_key error, found while sorting.
+ * The sort is an insertion sort up to 16 members, a bottom-up merge sort up
+ * to 63 (O(n log n) compares in the worst case, stable, no recursion; names
+ * compared a word at a time) and a radix sort on the names' bytes from 64 on
+ * (below: an object of thousands of members with long shared name prefixes
+ * cost 10x text in compares).  Equal names are the duplicate_key error,
+ * found while sorting.
  */
 #include <stdint.h>
 #include <string.h>
@@ -86,8 +88,8 @@ static int fc_memcmp(const cs_fc *fc, const struct fc_member *a,
  *    is merge sorted with fc_namecmp, as every object was before.
  *
  * The order is the one fc_namecmp defines, so the result is the merge
- * sort's, byte for byte (tests/unit/test_fastcanon.c and the differential
- * fuzzer compare it with the reference canonicalizer).
+ * sort's, byte for byte (tests/unit/test_fcbig.c, test_fastcanon.c and
+ * fuzz_differential compare it with the reference canonicalizer).
  */
 #define FC_RADIX_MIN 64
 #define FC_RADIX_SMALL 24 /* groups this small: insertion sort */
