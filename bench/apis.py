@@ -11,7 +11,7 @@ built-in mock model answers in every API's format, in-process, so its cost is
 part of every figure alike).  For each API a conversation of --turns turns is
 played first (so the token is real), then its last request (history + token)
 is sent --requests times on one kept-alive connection, JSON and streamed.  The
-gateway's CPU time (utime + stime from /proc/PID/stat) over those requests,
+gateway's CPU time (/proc/PID/schedstat, in ns) over those requests,
 divided by their number, is one sample; --runs samples, APIs alternated
 within each run, give a median.  The ratio to Chat Completions is taken
 within the same run.
@@ -35,9 +35,15 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+    # schedstat's first field: nanoseconds on a CPU (all threads of the
+    # process's main task); /proc/PID/stat's utime+stime only in 10 ms ticks
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e9
+    except OSError:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def start(binary):
