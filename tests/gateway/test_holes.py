@@ -79,6 +79,28 @@ def test_compressed_request_bodies_are_refused():
     expect_clean_stop(gw)
 
 
+def test_errors_before_routing_have_the_apis_shape():
+    """A 415 is answered before the route, yet in each API's error shape:
+    Ollama users copy curl examples that send no JSON content type."""
+    gw = Gateway()
+    body = json.dumps({"model": "m", "messages": [U]}).encode()
+    r = gw.request("POST", "/api/chat", body,
+                   {"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 415, r
+    j = r.json()
+    assert j["code"] == "unsupported_media_type" and \
+        isinstance(j["error"], str), j
+    r = gw.request("POST", "/v1/messages", body, {"Content-Type": "text/plain"})
+    assert r.status == 415, r
+    j = r.json()
+    assert j["type"] == "error" and \
+        j["error"]["code"] == "unsupported_media_type" and \
+        j["error"]["type"] == "invalid_request_error", j
+    r = gw.request("POST", "/v1/responses", body, {"Content-Type": "text/plain"})
+    expect_error(r, 415, "unsupported_media_type")
+    expect_clean_stop(gw)
+
+
 def test_body_token_must_be_a_string_even_with_a_header_token():
     up = Upstream()
     gw = Gateway("--upstream", up.url)

@@ -176,3 +176,15 @@ char *cs_error_json_style(int style, chatseal_error e, const char *message,
     json_decref(root);
     return out;
 }
+
+int cs_error_style_for_path(const char *path)
+{
+    /* the adapters' paths (api/adapter.c): known here only so that errors
+     * answered before routing (415, 503 while draining) already have the
+     * API's shape; the route sets the same style again */
+    if (!strcmp(path, "/v1/messages"))
+        return CS_STYLE_ANTHROPIC;
+    if (!strcmp(path, "/api/chat"))
+        return CS_STYLE_OLLAMA;
+    return CS_STYLE_OPENAI;
+}

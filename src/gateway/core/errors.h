@@ -23,5 +23,7 @@ char *cs_error_json(chatseal_error e, const char *message, const char *extra);
 enum { CS_STYLE_OPENAI = 0, CS_STYLE_ANTHROPIC = 1, CS_STYLE_OLLAMA = 2 };
 char *cs_error_json_style(int style, chatseal_error e, const char *message,
                           const char *extra);
+/* The error style of a request path, for errors answered before routing. */
+int cs_error_style_for_path(const char *path);
 
 #endif

@@ -57,6 +57,7 @@
 
 #include "core/access_log.h"
 #include "core/conn.h"
+#include "core/errors.h"
 #include "ops/log.h"
 #include "ops/metrics.h"
 #include "core/sockio.h"
@@ -380,6 +381,7 @@ static void dispatch(cs_conn *c)
     c->phase = P_HANDLING;
     event_del(c->timer);
     r->in_bytes += evbuffer_get_length(r->body);
+    r->style = cs_error_style_for_path(r->path);
     if (s->draining) {
         r->endpoint = "other";
         cs_req_error(r, CHATSEAL_E_SHUTTING_DOWN,
