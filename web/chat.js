@@ -55,6 +55,7 @@
         tokenInput: $('token-input'), tokenPrevious: $('token-previous'),
         tokenRemove: $('token-remove'),
         verifyCommand: $('verify-command'), copyCommand: $('copy-command'),
+        exportApiNote: $('export-api-note'),
         model: $('setting-model'), stream: $('setting-stream'), api: $('setting-api'),
         factApi: $('fact-api'),
     };
@@ -418,6 +419,11 @@
         el.rejRestore.hidden = !(ch.any && state.signed);
 
         el.verifyCommand.textContent = verifyCommand();
+        /* the CLI reads Chat Completions histories; the other APIs' shapes
+         * are mapped by the gateway's adapters */
+        el.exportApiNote.hidden = state.settings.api === 'chat';
+        el.exportApiNote.textContent = 'This conversation speaks ' + Apis.label(state.settings.api) +
+            ': its export holds the messages in that API’s shape, which chatseal verify does not read yet (it reads Chat Completions histories). The gateway checks them on every message.';
         el.send.disabled = state.busy;
         el.messages.setAttribute('aria-busy', state.busy ? 'true' : 'false');
     }
@@ -608,7 +614,7 @@
         a.click();
         a.remove();
         setTimeout(() => URL.revokeObjectURL(url), 10000);
-        announce('Exported ' + exportFileName() + '.' + (changes().any
+        announce('Exported ' + exportFileName() + '.' + (state.settings.api !== 'chat' ? '' : changes().any
             ? ' It contains your changes, so chatseal verify will reject it.'
             : ' Check it with the command under “Export and verify”.'));
     }

@@ -227,6 +227,8 @@ async function useApi(page, api) {
     assert.equal((await stored(page)).messages.length, 0, `${api}: a new conversation`);
     assert.equal(await page.evaluate(() => document.getElementById('seal-banner').dataset.state), 'empty');
     assert.match(await text(page, '#fact-api'), new RegExp(`POST ${PATHS[api].replace(/\//g, '\\/')}$`));
+    assert.equal(await page.locator('#export-api-note').isHidden(), api === 'chat',
+        `${api}: the export card says whether chatseal verify reads this API's history`);
 }
 
 async function setStream(page, on) {
