@@ -53,11 +53,7 @@ const fx = await import(pathToFileURL(path.join(SRC, 'clients/js/test/fixtures.m
 
 /* APIs whose adapter is not on this tree yet: part 2 skips them, saying
  * why (part 1 runs for all four). */
-const SKIPPED = {
-    responses: 'the Responses adapter (POST /v1/responses) has not landed on main yet',
-    messages: 'the Anthropic Messages adapter (POST /v1/messages) has not landed on main yet',
-    ollama: 'the Ollama adapter (POST /api/chat) has not landed on main yet',
-};
+const SKIPPED = {};
 
 const PATHS = { chat: '/v1/chat/completions', responses: '/v1/responses', messages: '/v1/messages', ollama: '/api/chat' };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chatseal-apis-'));
