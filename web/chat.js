@@ -212,12 +212,20 @@
 
     const ROLE_LABEL = { user: 'You', assistant: 'Assistant', system: 'System', tool: 'Tool', developer: 'Developer' };
 
-    function roleLabel(role) {
-        return typeof role === 'string' ? (ROLE_LABEL[role] || role) : 'unknown role';
+    /* Responses history items without a role (tool calls, their results,
+     * reasoning) are named by their type. */
+    const ITEM_LABEL = { function_call: 'Tool call', function_call_output: 'Tool result', reasoning: 'Reasoning' };
+
+    function roleLabel(m) {
+        const role = m && m.role;
+        if (typeof role === 'string') return ROLE_LABEL[role] || role;
+        return m && typeof m.type === 'string' ? (ITEM_LABEL[m.type] || m.type) : 'unknown role';
     }
 
     function contentText(m) {
         if (!m || typeof m !== 'object') return JSON.stringify(m);
+        if (m.type === 'function_call' && m.role === undefined) return (m.name || '') + '(' + (m.arguments || '') + ')';
+        if (m.type === 'function_call_output' && m.role === undefined) return typeof m.output === 'string' ? m.output : JSON.stringify(m.output);
         const c = m.content;
         if (typeof c === 'string') return c;
         if (Array.isArray(c)) {
@@ -238,7 +246,7 @@
         meta.className = 'msg-meta';
         const who = document.createElement('span');
         who.className = 'msg-role';
-        who.textContent = roleLabel(m && m.role);
+        who.textContent = roleLabel(m);
         meta.appendChild(who);
         if (index !== null) {
             const num = document.createElement('span');
@@ -286,7 +294,7 @@
     function messageOptionLabel(m, i) {
         let text = contentText(m).replace(/\s+/g, ' ').trim();
         if (text.length > 38) text = text.slice(0, 37) + '…';
-        return '#' + (i + 1) + ' ' + roleLabel(m && m.role) + ': ' + (text || '(empty)');
+        return '#' + (i + 1) + ' ' + roleLabel(m) + ': ' + (text || '(empty)');
     }
 
     function fillSelect(select, fallback) {
