@@ -393,6 +393,8 @@ async function realGateway(page) {
         await page.waitForFunction(() => document.getElementById('seal-banner').dataset.state === 'tampered');
         const rec = await turnRefused(page, api, 'content_changed');
         assert.equal(rec.status, 403);
+        assert.match(await text(page, '#rejection-where'), /points at message #1 /,
+            `${api}: the report's index, read from this API's error shape, is shown`);
         const err = JSON.parse(rec.reply);
         if (api === 'messages') assert.equal(err.type, 'error', 'messages: an Anthropic-shaped error');
         else if (api === 'ollama') assert.equal(typeof err.error, 'string', 'ollama: an Ollama-shaped error');
