@@ -55,6 +55,7 @@
         tokenInput: $('token-input'), tokenPrevious: $('token-previous'),
         tokenRemove: $('token-remove'),
         verifyCommand: $('verify-command'), copyCommand: $('copy-command'),
+        exportApiNote: $('export-api-note'),
         model: $('setting-model'), stream: $('setting-stream'), api: $('setting-api'),
         factApi: $('fact-api'),
     };
@@ -211,12 +212,20 @@
 
     const ROLE_LABEL = { user: 'You', assistant: 'Assistant', system: 'System', tool: 'Tool', developer: 'Developer' };
 
-    function roleLabel(role) {
-        return typeof role === 'string' ? (ROLE_LABEL[role] || role) : 'unknown role';
+    /* Responses history items without a role (tool calls, their results,
+     * reasoning) are named by their type. */
+    const ITEM_LABEL = { function_call: 'Tool call', function_call_output: 'Tool result', reasoning: 'Reasoning' };
+
+    function roleLabel(m) {
+        const role = m && m.role;
+        if (typeof role === 'string') return ROLE_LABEL[role] || role;
+        return m && typeof m.type === 'string' ? (ITEM_LABEL[m.type] || m.type) : 'unknown role';
     }
 
     function contentText(m) {
         if (!m || typeof m !== 'object') return JSON.stringify(m);
+        if (m.type === 'function_call' && m.role === undefined) return (m.name || '') + '(' + (m.arguments || '') + ')';
+        if (m.type === 'function_call_output' && m.role === undefined) return typeof m.output === 'string' ? m.output : JSON.stringify(m.output);
         const c = m.content;
         if (typeof c === 'string') return c;
         if (Array.isArray(c)) {
@@ -237,7 +246,7 @@
         meta.className = 'msg-meta';
         const who = document.createElement('span');
         who.className = 'msg-role';
-        who.textContent = roleLabel(m && m.role);
+        who.textContent = roleLabel(m);
         meta.appendChild(who);
         if (index !== null) {
             const num = document.createElement('span');
@@ -285,7 +294,7 @@
     function messageOptionLabel(m, i) {
         let text = contentText(m).replace(/\s+/g, ' ').trim();
         if (text.length > 38) text = text.slice(0, 37) + '…';
-        return '#' + (i + 1) + ' ' + roleLabel(m && m.role) + ': ' + (text || '(empty)');
+        return '#' + (i + 1) + ' ' + roleLabel(m) + ': ' + (text || '(empty)');
     }
 
     function fillSelect(select, fallback) {
@@ -418,6 +427,11 @@
         el.rejRestore.hidden = !(ch.any && state.signed);
 
         el.verifyCommand.textContent = verifyCommand();
+        /* the CLI reads Chat Completions histories; the other APIs' shapes
+         * are mapped by the gateway's adapters */
+        el.exportApiNote.hidden = state.settings.api === 'chat';
+        el.exportApiNote.textContent = 'This conversation speaks ' + Apis.label(state.settings.api) +
+            ': its export holds the messages in that API’s shape, which chatseal verify does not read yet (it reads Chat Completions histories). The gateway checks them on every message.';
         el.send.disabled = state.busy;
         el.messages.setAttribute('aria-busy', state.busy ? 'true' : 'false');
     }
@@ -608,7 +622,7 @@
         a.click();
         a.remove();
         setTimeout(() => URL.revokeObjectURL(url), 10000);
-        announce('Exported ' + exportFileName() + '.' + (changes().any
+        announce('Exported ' + exportFileName() + '.' + (state.settings.api !== 'chat' ? '' : changes().any
             ? ' It contains your changes, so chatseal verify will reject it.'
             : ' Check it with the command under “Export and verify”.'));
     }

@@ -53,11 +53,7 @@ const fx = await import(pathToFileURL(path.join(SRC, 'clients/js/test/fixtures.m
 
 /* APIs whose adapter is not on this tree yet: part 2 skips them, saying
  * why (part 1 runs for all four). */
-const SKIPPED = {
-    responses: 'the Responses adapter (POST /v1/responses) has not landed on main yet',
-    messages: 'the Anthropic Messages adapter (POST /v1/messages) has not landed on main yet',
-    ollama: 'the Ollama adapter (POST /api/chat) has not landed on main yet',
-};
+const SKIPPED = {};
 
 const PATHS = { chat: '/v1/chat/completions', responses: '/v1/responses', messages: '/v1/messages', ollama: '/api/chat' };
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'chatseal-apis-'));
@@ -227,6 +223,8 @@ async function useApi(page, api) {
     assert.equal((await stored(page)).messages.length, 0, `${api}: a new conversation`);
     assert.equal(await page.evaluate(() => document.getElementById('seal-banner').dataset.state), 'empty');
     assert.match(await text(page, '#fact-api'), new RegExp(`POST ${PATHS[api].replace(/\//g, '\\/')}$`));
+    assert.equal(await page.locator('#export-api-note').isHidden(), api === 'chat',
+        `${api}: the export card says whether chatseal verify reads this API's history`);
 }
 
 async function setStream(page, on) {
@@ -395,6 +393,8 @@ async function realGateway(page) {
         await page.waitForFunction(() => document.getElementById('seal-banner').dataset.state === 'tampered');
         const rec = await turnRefused(page, api, 'content_changed');
         assert.equal(rec.status, 403);
+        assert.match(await text(page, '#rejection-where'), /points at message #1 /,
+            `${api}: the report's index, read from this API's error shape, is shown`);
         const err = JSON.parse(rec.reply);
         if (api === 'messages') assert.equal(err.type, 'error', 'messages: an Anthropic-shaped error');
         else if (api === 'ollama') assert.equal(typeof err.error, 'string', 'ollama: an Ollama-shaped error');
