@@ -96,11 +96,11 @@ class Upstream(http.server.BaseHTTPRequestHandler):
 def same(a, b, where="$"):
     """None if equal in the sense of the module docstring, else where."""
     if isinstance(a, bool) or isinstance(b, bool) or a is None or b is None:
-        return None if a is b else where
+        return None if a is b else f"{where} ({a!r} vs {b!r})"
     if isinstance(a, (int, float)) and isinstance(b, (int, float)):
-        return None if float(a) == float(b) else where
+        return None if float(a) == float(b) else f"{where} ({a!r} vs {b!r})"
     if type(a) is not type(b):
-        return where
+        return f"{where} ({str(a)[:80]!r} vs {str(b)[:80]!r})"
     if isinstance(a, dict):
         if set(a) != set(b):
             return f"{where} members {sorted(set(a) ^ set(b))}"
@@ -117,7 +117,7 @@ def same(a, b, where="$"):
             if d:
                 return d
         return None
-    return None if a == b else where
+    return None if a == b else f"{where} ({a!r} vs {b!r})"
 
 
 def fraction_integers(v, where="$"):
@@ -204,7 +204,9 @@ def error_code(payload):
     except ValueError:
         return None, None
     err = b.get("error") if isinstance(b.get("error"), dict) else b
-    return err.get("code"), err.get("index", b.get("index"))
+    report = err.get("report", b.get("report"))
+    index = report.get("index") if isinstance(report, dict) else None
+    return err.get("code", b.get("code")), index
 
 
 # --------------------------------------------------------------- cases --
@@ -297,7 +299,8 @@ def mutate(api_name, units, rng):
     last = len(units) - 1
     kind = rng.choice(["text", "text", "args", "role", "swap", "delete",
                        "reasoning"])
-    idx = [i for i in range(last)]
+    idx = [i for i in range(last) if units[i][0] != "raw"
+           or kind in ("swap", "delete")]
     if kind == "args":
         idx = [i for i in idx if units[i][0] == "assistant"
                and units[i][1]["calls"]]
@@ -372,6 +375,70 @@ def expect_tamper(case, label, body, token, signed, n):
              f"body={json.dumps(body)[:3000]}")
     if case.up.received:
         fail(f"{case.name} {label}: a refused request reached the upstream")
+    if gindex is None and index is not None:
+        fail(f"{case.name} {label}: no report index: {payload[:300]!r}")
+    stats[f"{label}:{code}"] = stats.get(f"{label}:{code}", 0) + 1
+
+
+BAD = {
+    "responses": [
+        lambda b: b.update(store=True), lambda b: b.update(
+            previous_response_id="resp_1"),
+        lambda b: b.update(instructions=5), lambda b: b.update(messages=[]),
+        lambda b: b["input"].insert(0, {"type": "item_reference",
+                                        "id": "msg_1"}),
+        lambda b: b["input"].insert(0, {"type": "computer_call_output",
+                                        "call_id": "c"}),
+        lambda b: b["input"].insert(0, {"role": "user", "content": [
+            {"type": "output_text", "text": "x"}]}),
+        lambda b: b["input"].insert(0, {"role": "developer", "content": [
+            {"type": "input_image", "image_url": "x"}]}),
+    ],
+    "messages": [
+        lambda b: b["messages"][0].update(id="m1"),
+        lambda b: b["messages"].insert(0, {"role": "system",
+                                           "content": "s"}),
+        lambda b: b.update(system=5),
+        lambda b: b.update(system=[{"type": "image", "source": {}}]),
+        lambda b: b["messages"].insert(0, {"role": "assistant", "content": [
+            {"type": "tool_use", "id": "t", "name": "f", "input": "{}"}]}),
+        lambda b: b["messages"].insert(0, {"role": "user", "content": [
+            {"text": "x"}]}),
+        lambda b: b["messages"].insert(0, {"role": "user", "content": [
+            {"type": "text", "text": 5}]}),
+        lambda b: b["messages"].insert(0, {"role": "user"}),
+    ],
+    "ollama": [
+        lambda b: b["messages"].insert(0, {"content": "x"}),
+        lambda b: b["messages"].insert(0, {"role": "assistant",
+                                           "content": "x", "reasoning": "r"}),
+        lambda b: b["messages"].insert(0, {"role": "user", "content": 5}),
+        lambda b: b["messages"].insert(0, {"role": "assistant",
+                                           "tool_calls": "x"}),
+        lambda b: b["messages"].insert(0, {"role": "assistant", "tool_calls": [
+            {"function": {"name": "f", "arguments": "{}"}}]}),
+        lambda b: b["messages"].insert(0, {"role": "assistant", "tool_calls": [
+            {"type": "x", "function": {"name": "f"}}]}),
+        lambda b: b["messages"].insert(0, {"role": "user", "images": [1]}),
+        lambda b: b["messages"].insert(0, {"role": 1, "content": "x"}),
+    ],
+}
+
+
+def expect_refused(case, label, body, token):
+    """(f) a body section 8 refuses: the gateway's code is the reference's."""
+    try:
+        case.A.to_internal(json.loads(json.dumps(body)))
+        fail(f"{case.name} {label}: the reference accepts {body}")
+        return
+    except api.Refused as e:
+        code = e.code
+    status, payload = case.send(label, body, token,
+                                gen.reply(case.name, random.Random(2)))
+    got = error_code(payload)[0]
+    if status != 400 or got != code:
+        fail(f"{case.name} {label}: want 400 {code}, got {status} {got}: "
+             f"{payload[:300]!r}\nbody={json.dumps(body)[:2000]}")
     stats[f"{label}:{code}"] = stats.get(f"{label}:{code}", 0) + 1
 
 
@@ -404,6 +471,10 @@ def run_api(name, gw, up, seed):
         if kind and n:
             tb = gen.render(name, tunits, random.Random(s1), top)
             expect_tamper(case, f"{name}/d-{kind}", tb, token, msgs[:n], n)
+        if i % 4 == 0:
+            bad = json.loads(json.dumps(b1))
+            rng.choice(BAD[name])(bad)
+            expect_refused(case, f"{name}/f-refused", bad, token)
         if out and i % 3 == 0:
             # (e) the next turn, carrying the reply as the client got it
             cs = out["chatseal"]

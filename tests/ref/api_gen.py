@@ -105,8 +105,88 @@ def history(api, rng):
         if rng.random() < 0.2 and api != "messages":
             units.append(("developer", text(rng)))
         units.append(("assistant", assistant(api, rng, [])))
+    for _ in range(rng.randrange(0, 3) if rng.random() < 0.5 else 0):
+        units.insert(rng.randrange(1, len(units) + 1), ("raw", edge(api, rng)))
     units.append(("user", text(rng, 1, 10, SAFE)))
     return units
+
+
+def edge(api, rng):
+    """Items at the edges of section 8 (rendered as they are): a list of
+    items (Responses) or of messages."""
+    t = text(rng)
+    rs = {"type": "reasoning", "id": ident(rng, "rs_"),
+          "summary": [{"type": "summary_text", "text": t}],
+          "encrypted_content": "gAAAA" + t}
+    call = {"type": "function_call", "call_id": ident(rng, "call_"),
+            "name": "f", "arguments": rng.choice(["{bad", "", "[1, 2]",
+                                                  " {\"a\" : 1.0} "])}
+    if api == "responses":
+        return rng.choice([
+            [{"role": "assistant", "content": [{"type": "refusal",
+                                                "refusal": t}]}],
+            [rs, {"type": "web_search_call", "id": "ws_1",
+                  "status": "completed"},
+             {"role": "assistant", "content": t}],
+            [rs, {"type": "function_call_output", "call_id": "c",
+                  "output": t}],
+            [rs, {"role": "user", "content": t}],
+            [{"type": "function_call_output", "call_id": "c",
+              "output": rng.choice(["", [], [{"type": "input_text",
+                                              "text": ""}]])}],
+            [{"role": "assistant", "content": []}],
+            [{"role": "assistant", "content": ""}],
+            [{"role": "user", "content": []}],
+            [{"role": "user", "content": ""}],
+            [call],
+            [{"type": "message", "role": "developer", "content": [
+                {"type": "input_text", "text": t},
+                {"type": "input_text", "text": t}]}],
+            [{"role": "user", "content": [
+                {"type": "input_file", "file_id": "file-1", "filename": None},
+                {"type": "input_image", "file_id": "file-2",
+                 "detail": "low", "image_url": None}]}],
+        ])
+    if api == "messages":
+        return [rng.choice([
+            {"role": "assistant", "content": []},
+            {"role": "assistant", "content": ""},
+            {"role": "user", "content": ""},
+            {"role": "user", "content": []},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "t1",
+                 "is_error": True, "content": rng.choice(["", [], t])}]},
+            {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": "t1",
+                 "content": [{"type": "text", "text": t},
+                             {"type": "image", "source": {
+                                 "type": "url", "url": "https://x/y.png"}}]}]},
+            {"role": "assistant", "content": [
+                {"type": "thinking", "thinking": t, "signature": "s" + t,
+                 "cache_control": None}]},
+            {"role": "assistant", "content": [
+                {"type": "text", "text": t, "citations": [
+                    {"type": "char_location", "cited_text": "c"}]}]},
+            {"role": "assistant", "content": [
+                {"type": "tool_use", "id": "toolu_e", "name": "f",
+                 "input": {}}]},
+            {"role": "assistant", "content": [
+                {"type": "server_tool_use", "id": "srvtoolu_1",
+                 "name": "web_search", "input": {"query": t}},
+                {"type": "web_search_tool_result",
+                 "tool_use_id": "srvtoolu_1", "content": []},
+                {"type": "text", "text": t}]},
+        ])]
+    return [rng.choice([
+        {"role": "Üser", "content": t},
+        {"role": "assistant", "content": t, "thinking": ""},
+        {"role": "user", "content": t, "foo": rng.choice([1, "x", None])},
+        {"role": "user", "content": None, "images": []},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"type": None, "function": {"name": "f", "arguments": None}}]},
+        {"role": "tool", "content": "", "tool_name": None},
+        {"role": "system", "content": t, "images": ["aGk="]},
+    ])]
 
 
 def user_content(api, rng):
@@ -177,6 +257,9 @@ def r_responses(units, rng, body):
                   [{"type": "input_text", "text": u[2]}]}
             maybe(rng, it, "id", ident(rng, "fco_"), 0.3)
             items.append(it)
+            continue
+        elif kind == "raw":
+            items += json.loads(json.dumps(u[1]))
             continue
         else:
             items += r_responses_assistant(u[1], rng)
@@ -257,13 +340,15 @@ def r_messages(units, rng, body):
             elif rng.random() < 0.5:
                 c = [text_block(c, rng)]
             msgs.append({"role": "user", "content": c})
+        elif kind == "raw":
+            msgs += json.loads(json.dumps(u[1]))
         elif kind == "tool":
             b = {"type": "tool_result", "tool_use_id": u[1],
                  "content": u[2] if rng.random() < 0.5 else
                  [text_block(u[2], rng)]}
             maybe(rng, b, "is_error", False, 0.4)
             if msgs and msgs[-1]["role"] == "user" and \
-                    isinstance(msgs[-1]["content"], list) and \
+                    isinstance(msgs[-1]["content"], list) and msgs[-1]["content"] and \
                     msgs[-1]["content"][-1].get("type") == "tool_result":
                 msgs[-1]["content"].append(b)
             else:
@@ -303,6 +388,9 @@ def r_ollama(units, rng, body):
     msgs = []
     for u in units:
         kind = u[0]
+        if kind == "raw":
+            msgs += json.loads(json.dumps(u[1]))
+            continue
         role = kind if rng.random() < 0.8 else rng.choice(
             [kind.upper(), kind.capitalize()])
         if kind in ("system", "developer"):

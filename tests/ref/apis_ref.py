@@ -363,7 +363,8 @@ class RESPONSES:
         for c in m.get("tool_calls") or []:
             f = c.get("function", {})
             out.append({"type": "function_call", "call_id": c.get("id"),
-                        "name": f.get("name"), "arguments": f.get("arguments")})
+                        "name": f.get("name"),
+                        "arguments": f.get("arguments", "")})
         return out
 
     @classmethod
