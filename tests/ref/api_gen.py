@@ -238,6 +238,8 @@ def r_responses(units, rng, body):
             if rng.random() < 0.5:
                 body["instructions"] = u[1]
                 continue
+            if rng.random() < 0.3:  # says nothing: the item is the prompt
+                body["instructions"] = rng.choice(["", None])
             it = {"role": rng.choice(["system", "developer"]),
                   "content": u[1] if rng.random() < 0.5 else
                   [{"type": "input_text", "text": u[1]}]}
@@ -485,6 +487,9 @@ def reply(api, rng):
         rng.choice([0, 0, 0, 1, 2]))])
     if api == "responses":
         out = r_responses_assistant(a, rng)
+        if rng.random() < 0.05:  # reasoning alone (max_output_tokens hit)
+            out = [it for it in out if it.get("type") == "reasoning"] or [
+                {"type": "reasoning", "id": "rs_x", "summary": []}]
         for it in out:  # a server's items always have a type, parts
             if "type" not in it:
                 it["type"] = "message"
@@ -498,6 +503,8 @@ def reply(api, rng):
                           "total_tokens": 15}}
     if api == "messages":
         c = r_messages_assistant(a, rng)
+        if rng.random() < 0.03:
+            c = []  # an empty reply (max_tokens 0, a stop sequence at once)
         return {"id": ident(rng, "msg_"), "type": "message",
                 "role": "assistant", "model": "claude",
                 "content": [text_block(c, rng)] if isinstance(c, str) else c,
@@ -505,6 +512,8 @@ def reply(api, rng):
                 "stop_sequence": None,
                 "usage": {"input_tokens": 12, "output_tokens": 3}}
     m = r_ollama_assistant(a, rng, "assistant")
+    if rng.random() < 0.03:
+        m = {"role": "assistant", "content": ""}  # an empty reply
     return {"model": "qwen3", "created_at": "2026-12-05T08:00:00.1Z",
             "message": m, "done": True, "done_reason": "stop",
             "total_duration": 123456789, "eval_count": 7}
