@@ -142,7 +142,7 @@ class Gateway:
         env["CHATSEAL_KEYS"] = KEY_TEXT
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:0", "--upstream",
-             upstream_url, "--store", "none"],
+             upstream_url, "--store", "none", "--mock-delay", "0ms"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, env=env)
         self.port = None
@@ -495,6 +495,146 @@ def run_api(name, gw, up, seed):
                            len(ni["messages"]) - 1, gen.reply(name, rng), rng)
 
 
+# ------------------------------------------------- the built-in mock --
+
+def sse(body):
+    """[(event, data)] of an SSE body."""
+    out = []
+    for block in body.decode("utf-8").replace("\r\n", "\n").split("\n\n"):
+        ev, data = "", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                ev = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:][1:] if line[5:6] == " " else line[5:])
+        if data:
+            out.append((ev, "\n".join(data)))
+    return out
+
+
+def assemble_messages(events):
+    """FORMAT.md 8.2: a stream assembled as @anthropic-ai/sdk does."""
+    blocks, parts, member = [], {}, None
+    for ev, data in events:
+        d = json.loads(data)
+        t = d.get("type")
+        if t == "content_block_start":
+            assert d["index"] == len(blocks), d
+            blocks.append(dict(d["content_block"]))
+        elif t == "content_block_delta":
+            b, dl = blocks[d["index"]], d["delta"]
+            if dl["type"] == "text_delta":
+                b["text"] += dl["text"]
+            elif dl["type"] == "thinking_delta":
+                b["thinking"] += dl["thinking"]
+            elif dl["type"] == "signature_delta":
+                b["signature"] = dl["signature"]
+            elif dl["type"] == "input_json_delta":
+                parts.setdefault(d["index"], []).append(dl["partial_json"])
+        elif t == "content_block_stop" and d["index"] in parts:
+            blocks[d["index"]]["input"] = json.loads(
+                "".join(parts[d["index"]]))
+        elif t == "message_stop":
+            member = d.get("chatseal")
+    return {"content": blocks}, member
+
+
+def assemble_ollama(body):
+    """FORMAT.md 8.3: NDJSON lines joined up to the done line."""
+    m = {"role": "assistant", "content": "", "thinking": "", "tool_calls": []}
+    for line in body.decode("utf-8").split("\n"):
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        msg = d.get("message") or {}
+        m["content"] += msg.get("content") or ""
+        m["thinking"] += msg.get("thinking") or ""
+        m["tool_calls"] += msg.get("tool_calls") or []
+        if d.get("done") is True:
+            return {"message": m}, d.get("chatseal")
+    raise AssertionError("no done line")
+
+
+def assemble_responses(events):
+    """FORMAT.md 8.1: the output that response.completed carries."""
+    reply = member = None
+    for ev, data in events:
+        d = json.loads(data)
+        if d.get("type") == "response.completed":
+            reply = d["response"]
+        if isinstance(d.get("chatseal"), dict):
+            member = d["chatseal"]
+    return reply, member
+
+
+MOCK_TOOLS = {
+    "responses": [{"type": "function", "name": "get_weather",
+                   "parameters": {"type": "object"}}],
+    "messages": [{"name": "get_weather", "input_schema": {"type": "object"}}],
+    "ollama": [{"type": "function", "function": {
+        "name": "get_weather", "parameters": {"type": "object"}}}],
+}
+MOCK_THINK = {
+    "responses": ("reasoning", {"effort": "low"}),
+    "messages": ("thinking", {"type": "enabled", "budget_tokens": 1024}),
+    "ollama": ("think", True),
+}
+
+
+def run_mock(name, gw, seed, cases):
+    """(e) with --upstream mock, streamed and not: the token the gateway
+    issues verifies in the reference over the reply as the client reads
+    it (the JSON body, or the stream assembled as section 8 says)."""
+    A = api.APIS[name]
+    rng = random.Random(seed)
+    now = int(time.time()) - 5
+    case = Case(name, A, gw, None, now)
+    for i in range(cases):
+        units = gen.history(name, rng)
+        units[-1] = ("user", rng.choice(["weather in Paris?", "hello é😀",
+                                         "use the tool"]))
+        top = gen.top(name, rng)
+        top.pop("stream", None)
+        top["stream"] = stream = rng.random() < 0.5
+        if name == "ollama" and stream and rng.random() < 0.5:
+            del top["stream"]  # Ollama streams by default
+        if rng.random() < 0.6:
+            top["tools"] = MOCK_TOOLS[name]
+        if rng.random() < 0.5:
+            k, v = MOCK_THINK[name]
+            top[k] = v
+            if name == "responses":
+                top["include"] = ["reasoning.encrypted_content"]
+        body = gen.render(name, units, random.Random(i), top)
+        internal = A.to_internal(json.loads(json.dumps(body)))
+        n = len(internal["messages"]) - 1
+        token = api.sign(RING, internal["messages"][:n], now) if n else None
+        label = f"{name}/mock-{'stream' if stream else 'json'}"
+        status, payload = gw.post(A.path, body, token)
+        stats[label] = stats.get(label, 0) + 1
+        if status != 200:
+            fail(f"{name} {label}: {status} {payload[:500]!r}")
+            continue
+        _, forms = forwarded(A, internal, n, token)
+        if not stream:
+            reply = json.loads(payload)
+            reply.pop("chatseal", None)
+            case.check_reply(label, payload, forms, reply)
+        elif name == "ollama":
+            reply, member = assemble_ollama(payload)
+        elif name == "messages":
+            reply, member = assemble_messages(sse(payload))
+        else:
+            reply, member = assemble_responses(sse(payload))
+        if stream:
+            case.check_reply(label, json.dumps({"chatseal": member}), forms,
+                             reply)
+        for m in A.reply_messages(reply):
+            for k in ("tool_calls", "reasoning"):
+                if m.get(k):
+                    stats[f"{label}+{k}"] = stats.get(f"{label}+{k}", 0) + 1
+
+
 def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
     srv.daemon_threads = True
@@ -507,6 +647,14 @@ def main():
         for k, name in enumerate(["responses", "messages", "ollama"]):
             if name in only:
                 run_api(name, gw, srv, 1000 + k)
+        mock = Gateway("mock")
+        try:
+            for k, name in enumerate(["responses", "messages", "ollama"]):
+                if name in only:
+                    run_mock(name, mock, 2000 + k, max(CASES // 5, 10))
+        finally:
+            if mock.stop() != 0:
+                fail("the mock gateway's exit status")
     finally:
         rc = gw.stop()
         srv.shutdown()
