@@ -65,8 +65,13 @@ failures = []
 stats = {}
 
 
-def fail(what):
+def fail(what, body=None):
+    """Records a failure; CHATSEAL_API_DIFF_DUMP=FILE also appends the
+    client body as one JSON line (to replay it by hand)."""
     failures.append(what)
+    if body is not None and os.environ.get("CHATSEAL_API_DIFF_DUMP"):
+        with open(os.environ["CHATSEAL_API_DIFF_DUMP"], "a") as f:
+            f.write(json.dumps(body) + "\n")
     print("FAIL " + what[:3000], flush=True)
 
 
@@ -250,7 +255,12 @@ class Case:
         internal = self.A.to_internal(json.loads(json.dumps(body)))
         status, payload = self.send(label, body, token, reply)
         if status != 200:
+            at = error_code(payload)[1]
+            near = internal["messages"][at] if isinstance(at, int) and \
+                0 <= at < len(internal["messages"]) else None
             fail(f"{self.name} {label}: {status} {payload[:600]!r}\n"
+                 f"reference message {at}: {json.dumps(near)}\n"
+
                  f"body={json.dumps(body)[:3000]}")
             return None
         want, forms = forwarded(self.A, internal, n, token)
@@ -393,6 +403,26 @@ BAD = {
             {"type": "output_text", "text": "x"}]}),
         lambda b: b["input"].insert(0, {"role": "developer", "content": [
             {"type": "input_image", "image_url": "x"}]}),
+        lambda b: b.pop("input"), lambda b: b.update(input={"a": 1}),
+        lambda b: b["input"].insert(0, {"role": "assistant", "content": [
+            {"type": "output_text", "text": "a"}, {"type": "foo"}]}),
+        lambda b: b["input"].insert(0, {"role": "assistant", "content": [
+            {"type": "refusal", "refusal": 5}]}),
+        lambda b: b["input"].insert(0, {"role": "assistant", "content": 5}),
+        lambda b: b["input"].insert(0, {"type": "function_call",
+                                        "call_id": "c", "name": "f",
+                                        "arguments": {"a": 1}}),
+        lambda b: b["input"].insert(0, {"type": "function_call",
+                                        "name": "f", "arguments": "{}"}),
+        lambda b: b["input"].insert(0, {"type": "function_call_output",
+                                        "output": "x"}),
+        lambda b: b["input"].insert(0, {"type": "function_call_output",
+                                        "call_id": "c", "output": 5}),
+        lambda b: b["input"].insert(0, {"type": "reasoning", "summary": "x"}),
+        lambda b: b["input"].insert(0, {"type": "reasoning",
+                                        "summary": [{"type": "t"}]}),
+        lambda b: b["input"].insert(0, {"type": "reasoning", "summary": [],
+                                        "content": [5]}),
     ],
     "messages": [
         lambda b: b["messages"][0].update(id="m1"),
@@ -442,6 +472,39 @@ def expect_refused(case, label, body, token):
     stats[f"{label}:{code}"] = stats.get(f"{label}:{code}", 0) + 1
 
 
+OLLAMA_TAILS = [
+    {"foo": 1}, {"tool_calls": [{"function": {"name": "f", "arguments": {}}}]},
+    {"thinking": "t"}, {"thinking": None}, {"images": ["aGk="]},
+    {"images": None}, {"images": []}, {"tool_name": "f"}, {"content": ""},
+    {"role": "tool", "tool_name": "f", "tool_call_id": "c"},
+    {"role": "tool", "images": ["aGk="]}, {"role": "TOOL", "tool_name": "f"},
+    {"role": "tool", "tool_name": None, "bar": None}, {"created_at": "x"},
+]
+
+
+def expect_ollama_tail(case, body, token, n):
+    """(g) FORMAT.md 8.3's rules for unsigned messages."""
+    body = json.loads(json.dumps(body))
+    extra = random.Random(n * 31 + len(json.dumps(body))).choice(
+        OLLAMA_TAILS)
+    body["messages"][-1].update(extra)
+    internal = case.A.to_internal(json.loads(json.dumps(body)))
+    form = api.verified_forms(internal["messages"], n)[-1]
+    code = case.A.tail_refusal(form)
+    label = "ollama/g-tail"
+    if code is None:
+        case.expect_ok(label, body, token, n, gen.reply("ollama",
+                                                        random.Random(3)), None)
+        return
+    status, payload = case.send(label, body, token,
+                                gen.reply("ollama", random.Random(3)))
+    got = error_code(payload)[0]
+    if status != 403 or got != code or case.up.received:
+        fail(f"ollama {label}: {extra}: want 403 {code}, got {status} {got} "
+             f"(upstream reached: {bool(case.up.received)}) {payload[:300]!r}")
+    stats[f"{label}:{code}"] = stats.get(f"{label}:{code}", 0) + 1
+
+
 def run_api(name, gw, up, seed):
     A = api.APIS[name]
     now = int(time.time()) - 5
@@ -471,6 +534,8 @@ def run_api(name, gw, up, seed):
         if kind and n:
             tb = gen.render(name, tunits, random.Random(s1), top)
             expect_tamper(case, f"{name}/d-{kind}", tb, token, msgs[:n], n)
+        if name == "ollama" and i % 4 == 1:
+            expect_ollama_tail(case, b1, token, n)
         if i % 4 == 0:
             bad = json.loads(json.dumps(b1))
             rng.choice(BAD[name])(bad)

@@ -28,7 +28,8 @@ def text(rng, lo=1, hi=14, pool=POOL):
 
 def number(rng):
     return rng.choice([0, 1, -7, 42, 2 ** 40, 0.5, -1.25, 1e21, 1e-7,
-                       123456.789, 3.0, 1e300])
+                       123456.789, 3.0, 1e300, 2 ** 53 + 1, 2 ** 60,
+                       -2 ** 63, 2 ** 64, -0.0, 0.1, 5e-324, 1e16])
 
 
 def value(rng, depth=0):
@@ -137,6 +138,15 @@ def edge(api, rng):
             [{"role": "assistant", "content": []}],
             [{"role": "assistant", "content": ""}],
             [{"role": "user", "content": []}],
+            [{"role": "user", "content": None}], [{"role": "user"}],
+            [{"type": "function_call_output", "call_id": "c"}],
+            [{"type": "function_call_output", "call_id": "c",
+              "output": None}],
+            [{"role": "assistant", "content": None}],
+            [dict(rs, summary=None, content=None)],
+            [dict(rs, summary=[{"type": "other", "text": t}],
+                  content=[{"text": t}]), {"role": "assistant",
+                                           "content": t}],
             [{"role": "user", "content": ""}],
             [call],
             [{"type": "message", "role": "developer", "content": [
@@ -457,6 +467,8 @@ def top(api, rng):
     t = {"model": rng.choice(["m", "qwen3:0.6b", "claude-sonnet-4-5"])}
     if api == "responses":
         maybe(rng, t, "temperature", rng.choice([0, 0.25, 1]))
+        maybe(rng, t, "metadata", {"n": "1"}, 0.1)
+        maybe(rng, t, "top_logprobs", rng.choice([0, 2, 20]), 0.2)
         maybe(rng, t, "max_output_tokens", 256)
         maybe(rng, t, "store", rng.choice([False, None]))
         maybe(rng, t, "previous_response_id", None, 0.2)

@@ -214,7 +214,7 @@ class RESPONSES:
 
     @classmethod
     def content(cls, c, role):
-        if isinstance(c, str):
+        if c is None or isinstance(c, str):  # absent or null: no content
             return c
         if not isinstance(c, list):
             raise Refused("invalid_request", "content")
@@ -224,16 +224,27 @@ class RESPONSES:
         return parts
 
     @staticmethod
-    def reasoning(item):
+    def texts(parts, what):
+        """The text of each part (any type): absent/null is no part."""
+        if parts is None:
+            return []
+        if not isinstance(parts, list) or not all(
+                isinstance(p, dict) and isinstance(p.get("text"), str)
+                for p in parts):
+            raise Refused("invalid_request", what)
+        return [p["text"] for p in parts]
+
+    @classmethod
+    def reasoning(cls, item):
         out = {"type": "reasoning"}
         if isinstance(item.get("id"), str):
             out["id"] = item["id"]
         if isinstance(item.get("encrypted_content"), str):
             out["encrypted_content"] = item["encrypted_content"]
-        out["summary"] = [{"type": "summary_text", "text": s.get("text")}
-                          for s in (item.get("summary") or [])]
-        content = [{"type": "reasoning_text", "text": s.get("text")}
-                   for s in (item.get("content") or [])]
+        out["summary"] = [{"type": "summary_text", "text": t}
+                          for t in cls.texts(item.get("summary"), "summary")]
+        content = [{"type": "reasoning_text", "text": t}
+                   for t in cls.texts(item.get("content"), "content")]
         if content:
             out["content"] = content
         return out
@@ -252,7 +263,9 @@ class RESPONSES:
         inp = body.get("input")
         if isinstance(inp, str):
             msgs.append({"role": "user", "content": inp})
-        elif isinstance(inp, list):
+        elif not isinstance(inp, list):
+            raise Refused("invalid_request", "input")
+        else:
             pending = []  # reasoning items waiting for their assistant item
             for idx, item in enumerate(inp):
                 _obj(item, "item")
@@ -273,15 +286,27 @@ class RESPONSES:
                     if isinstance(c, str):
                         m["content"] = c
                     elif isinstance(c, list):
-                        texts = [p.get("text") for p in c if p.get("type")
+                        for p in c:
+                            if not isinstance(p, dict) or not (
+                                    p.get("type") in ("output_text",
+                                                      "input_text")
+                                    and isinstance(p.get("text"), str) or
+                                    p.get("type") == "refusal" and
+                                    isinstance(p.get("refusal"), str)):
+                                raise Refused("invalid_request", "part")
+                        texts = [p["text"] for p in c if p.get("type")
                                  in ("output_text", "input_text")]
-                        refusals = [p.get("refusal") for p in c
+                        refusals = [p["refusal"] for p in c
                                     if p.get("type") == "refusal"]
                         if texts:
                             m["content"] = "".join(texts)
                         if refusals:
                             m["refusal"] = "".join(refusals)
+                    elif c is not None:
+                        raise Refused("invalid_request", "content")
                 elif t == "function_call":
+                    for k in ("call_id", "name", "arguments"):
+                        _str(item.get(k), k)
                     m = {"role": "assistant", "tool_calls": [{
                         "id": item.get("call_id"), "type": "function",
                         "function": {"name": item.get("name"),
@@ -300,6 +325,7 @@ class RESPONSES:
                              "content": cls.content(item.get("content"),
                                                     role)}
                     elif t == "function_call_output":
+                        _str(item.get("call_id"), "call_id")
                         m = {"role": "tool", "tool_call_id": item.get("call_id"),
                              "content": cls.content(item.get("output"),
                                                     "tool")}
@@ -609,6 +635,23 @@ class OLLAMA:
             elif role != "assistant":
                 out[k] = v
         return out
+
+    @staticmethod
+    def tail_refusal(form):
+        """FORMAT.md 8.3 "Unsigned messages", on the signed form of a
+        message after the signed prefix (reasoning already dropped): the
+        code, or None."""
+        allowed = ("role", "content", "tool_name", "tool_call_id") \
+            if form.get("role") == "tool" else ("role", "content", "images")
+        for k, v in form.items():
+            if k not in allowed:
+                return "member_not_allowed"
+            if k == "images" and not (isinstance(v, list) and all(
+                    isinstance(x, str) for x in v)):
+                return "member_not_allowed"
+            if k != "images" and not isinstance(v, str):
+                return "member_not_allowed"
+        return None
 
     @classmethod
     def to_internal(cls, body):
