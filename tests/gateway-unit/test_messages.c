@@ -275,6 +275,19 @@ static void forwarding(void)
                    "\"image\",\"source\":{\"type\":\"base64\",\"media_type\":"
                    "\"image/png\",\"data\":\"AA==\"}}]}]}");
     json_decref(up);
+    /* a user message whose content says nothing ("" or []) is forwarded
+     * with "content":"" (found by tests/ref/api_differential.py under
+     * ASan: that "" leaked once per such message) */
+    up = wr("{\"messages\":[{\"role\":\"user\",\"content\":\"\"},"
+            "{\"role\":\"assistant\",\"content\":\"a\"},"
+            "{\"role\":\"user\",\"content\":[]}]}",
+            3, &e);
+    CHECK_ERR(e, CHATSEAL_OK);
+    CHECK_JSON(up, "{\"messages\":[{\"role\":\"user\",\"content\":\"\"},"
+                   "{\"role\":\"assistant\",\"content\":[{\"type\":"
+                   "\"text\",\"text\":\"a\"}]},"
+                   "{\"role\":\"user\",\"content\":\"\"}]}");
+    json_decref(up);
 }
 
 static void tail_rules(void)
