@@ -141,33 +141,36 @@ def fraction_integers(v, where="$"):
 
 class Gateway:
     def __init__(self, upstream_url):
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.NamedTemporaryFile(prefix="api-diff-gw-")
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("CHATSEAL_")}
         env["CHATSEAL_KEYS"] = KEY_TEXT
         self.proc = subprocess.Popen(
             [BIN, "serve", "--listen", "127.0.0.1:0", "--upstream",
              upstream_url, "--store", "none", "--mock-delay", "0ms"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL, stdout=self.log,
             stderr=subprocess.STDOUT, env=env)
         self.port = None
         deadline = time.time() + 20
         while self.port is None and time.time() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
+            for line in self.output().splitlines():
+                try:
+                    ev = json.loads(line)
+                except ValueError:
+                    continue
+                if ev.get("event") == "listening":
+                    self.port = int(ev["address"].rsplit(":", 1)[1])
+            if self.proc.poll() is not None:
                 break
-            try:
-                ev = json.loads(line)
-            except ValueError:
-                continue
-            if ev.get("event") == "listening":
-                self.port = int(ev["address"].rsplit(":", 1)[1])
+            time.sleep(0.02)
         if self.port is None:
             self.proc.kill()
-            sys.exit("the gateway did not start")
-        # keep draining its output so it never blocks on a full pipe
-        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+            sys.exit("the gateway did not start:\n" + self.output())
         self.conn = None
+
+    def output(self):
+        with open(self.log.name, "rb") as f:
+            return f.read().decode("utf-8", "replace")
 
     def post(self, path, body, token):
         data = json.dumps(body, ensure_ascii=gen.RNG_ASCII.random() < 0.5)
@@ -197,10 +200,13 @@ class Gateway:
             self.conn.close()
         self.proc.terminate()
         try:
-            return self.proc.wait(30)
+            rc = self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            return -9
+            rc = -9
+        if rc != 0:
+            print(self.output()[-6000:], flush=True)
+        return rc
 
 
 def error_code(payload):
