@@ -603,6 +603,14 @@ static void stream_odd(void)
         {{{"", TB}}, CS_EV_FAIL},
         /* a name that is not the data's type */
         {{{"content_block_stop", TB}}, CS_EV_FAIL},
+        /* a nameless ping passes (FORMAT.md 8.2: only ping may be
+         * nameless; found by tests/ref/api_differential.py) */
+        {{{"", "{\"type\":\"ping\"}"}}, CS_EV_PASS},
+        /* `event: ping` carrying a delta: the AI SDK reads the data */
+        {{{"content_block_start", TB},
+          {"ping", "{\"type\":\"content_block_delta\",\"index\":0,"
+                   "\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}"}},
+         CS_EV_FAIL},
         /* a text delta on a tool block, a thinking delta on text */
         {{{"content_block_start",
            "{\"type\":\"content_block_start\",\"index\":0,"
