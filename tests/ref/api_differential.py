@@ -88,6 +88,16 @@ class Upstream(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         self.server.received.append((self.path, self.rfile.read(n)))
+        if self.server.stream:  # (content type, writes)
+            ctype, writes = self.server.stream
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for w in writes:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(w), w))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         data = json.dumps(self.server.reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -511,6 +521,49 @@ def expect_ollama_tail(case, body, token, n):
     stats[f"{label}:{code}"] = stats.get(f"{label}:{code}", 0) + 1
 
 
+def expect_stream(case, body, token, n, rng):
+    """(e) for streams: the upstream streams a random reply (split
+    anywhere, inside UTF-8 sequences too); the closing event's token must
+    verify over the reply as FORMAT.md 8.2/8.3 assemble it."""
+    name = case.name
+    body = dict(body, stream=True)
+    if name == "ollama" and rng.random() < 0.5:
+        del body["stream"]  # Ollama streams by default
+    reply = gen.reply(name, rng)
+    if name == "messages":
+        case.up.stream = gen_stream = gen.stream_messages(reply, rng)
+    else:
+        case.up.stream = gen_stream = gen.stream_ollama(reply, rng)
+    label = f"{name}/e-stream"
+    try:
+        internal = case.A.to_internal(json.loads(json.dumps(body)))
+        status, payload = case.send(label, body, token, None)
+    finally:
+        case.up.stream = None
+    if status != 200:
+        fail(f"{name} {label}: {status} {payload[:500]!r}", body)
+        return
+    want, forms = forwarded(case.A, internal, n, token)
+    d = same(want, json.loads(case.up.received[-1][1]))
+    if d:
+        fail(f"{name} {label}: forwarded body differs at {d}", body)
+    try:
+        if name == "messages":
+            got, member = assemble_messages(sse(payload))
+        else:
+            got, member = assemble_ollama(payload)
+    except (AssertionError, ValueError, KeyError) as e:
+        fail(f"{name} {label}: the stream does not assemble ({e!r}): "
+             f"{payload[-600:]!r}", body)
+        return
+    if member is None:
+        fail(f"{name} {label}: no chatseal member in the stream: "
+             f"{payload[-800:]!r}\nupstream sent: "
+             f"{b''.join(gen_stream[1])[-1500:]!r}", body)
+        return
+    case.check_reply(label, json.dumps({"chatseal": member}), forms, got)
+
+
 def run_api(name, gw, up, seed):
     A = api.APIS[name]
     now = int(time.time()) - 5
@@ -546,6 +599,8 @@ def run_api(name, gw, up, seed):
             bad = json.loads(json.dumps(b1))
             rng.choice(BAD[name])(bad)
             expect_refused(case, f"{name}/f-refused", bad, token)
+        if name != "responses" and i % 3 == 1:
+            expect_stream(case, b1, token, n, rng)
         if out and i % 3 == 0:
             # (e) the next turn, carrying the reply as the client got it
             cs = out["chatseal"]
@@ -709,7 +764,7 @@ def run_mock(name, gw, seed, cases):
 def main():
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
     srv.daemon_threads = True
-    srv.received, srv.reply = [], None
+    srv.received, srv.reply, srv.stream = [], None, None
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     gw = Gateway(f"http://127.0.0.1:{srv.server_address[1]}")
     t0 = time.time()

@@ -529,3 +529,108 @@ def reply(api, rng):
     return {"model": "qwen3", "created_at": "2026-12-05T08:00:00.1Z",
             "message": m, "done": True, "done_reason": "stop",
             "total_duration": 123456789, "eval_count": 7}
+
+
+# -------------------------------------------------------------- streams --
+
+def _pieces(s, rng):
+    """s in 1..4 fragments, cut anywhere between code points."""
+    if not s:
+        return [s] if rng.random() < 0.5 else []
+    cuts = sorted(set(rng.randrange(0, len(s) + 1)
+                      for _ in range(rng.randrange(0, 4))))
+    out, prev = [], 0
+    for c in cuts + [len(s)]:
+        out.append(s[prev:c])
+        prev = c
+    return [p for p in out if p] or [s]
+
+
+def _cut(data, rng):
+    """The bytes in TCP-sized writes, cut anywhere (inside a UTF-8
+    sequence too)."""
+    out, i = [], 0
+    while i < len(data):
+        n = rng.randrange(1, 200)
+        out.append(data[i:i + n])
+        i += n
+    return out
+
+
+def stream_messages(reply, rng):
+    """An Anthropic SSE stream carrying reply["content"] (the Anthropic
+    SDK's event grammar, ping anywhere)."""
+    evs = []
+
+    def ev(obj):
+        evs.append(obj)
+        if rng.random() < 0.1:
+            evs.append({"type": "ping"})
+    msg = {k: v for k, v in reply.items() if k != "content"}
+    msg.update(content=[], stop_reason=None)
+    ev({"type": "message_start", "message": msg})
+    for i, b in enumerate(reply["content"]):
+        t = b["type"]
+        if t == "text":
+            ev({"type": "content_block_start", "index": i,
+                "content_block": {"type": "text", "text": ""}})
+            for p in _pieces(b["text"], rng):
+                ev({"type": "content_block_delta", "index": i,
+                    "delta": {"type": "text_delta", "text": p}})
+        elif t == "thinking":
+            ev({"type": "content_block_start", "index": i,
+                "content_block": {"type": "thinking", "thinking": "",
+                                  "signature": ""}})
+            for p in _pieces(b["thinking"], rng):
+                ev({"type": "content_block_delta", "index": i,
+                    "delta": {"type": "thinking_delta", "thinking": p}})
+            ev({"type": "content_block_delta", "index": i,
+                "delta": {"type": "signature_delta",
+                          "signature": b["signature"]}})
+        elif t == "tool_use":
+            ev({"type": "content_block_start", "index": i,
+                "content_block": {"type": "tool_use", "id": b["id"],
+                                  "name": b["name"], "input": {}}})
+            text = json.dumps(b["input"], ensure_ascii=rng.random() < 0.5)
+            if b["input"] or rng.random() < 0.5:
+                for p in _pieces(text, rng):
+                    ev({"type": "content_block_delta", "index": i,
+                        "delta": {"type": "input_json_delta",
+                                  "partial_json": p}})
+        else:  # redacted_thinking: whole in its start
+            ev({"type": "content_block_start", "index": i,
+                "content_block": b})
+        ev({"type": "content_block_stop", "index": i})
+    ev({"type": "message_delta", "delta": {"stop_reason": "end_turn",
+                                           "stop_sequence": None},
+        "usage": {"output_tokens": 3}})
+    evs.append({"type": "message_stop"})
+    data = "".join(("" if e["type"] == "ping" and rng.random() < 0.3 else
+                    f"event: {e['type']}\n") +
+                   f"data: {json.dumps(e, ensure_ascii=rng.random() < 0.5)}"
+                   "\n\n" for e in evs).encode()
+    return "text/event-stream", _cut(data, rng)
+
+
+def stream_ollama(reply, rng):
+    """Ollama's NDJSON: thinking and content in fragments, tool calls whole,
+    then the done line."""
+    m = reply["message"]
+    head = {"model": reply["model"], "created_at": reply["created_at"]}
+    lines = []
+    for p in _pieces(m.get("thinking") or "", rng):
+        lines.append(dict(head, message={"role": "assistant", "content": "",
+                                         "thinking": p}, done=False))
+    for p in _pieces(m.get("content") or "", rng):
+        lines.append(dict(head, message={"role": "assistant", "content": p},
+                          done=False))
+    if m.get("tool_calls"):
+        lines.append(dict(head, message={"role": "assistant", "content": "",
+                                         "tool_calls": m["tool_calls"]},
+                          done=False))
+    lines.append(dict(head, message={"role": "assistant", "content": ""},
+                      done=True, done_reason="stop", total_duration=12345,
+                      eval_count=7))
+    data = "".join(json.dumps(x, ensure_ascii=rng.random() < 0.5) + "\n"
+                   for x in lines).encode()
+    return "application/x-ndjson", _cut(data, rng)
