@@ -634,3 +634,77 @@ def stream_ollama(reply, rng):
     data = "".join(json.dumps(x, ensure_ascii=rng.random() < 0.5) + "\n"
                    for x in lines).encode()
     return "application/x-ndjson", _cut(data, rng)
+
+
+def stream_responses(reply, rng):
+    """OpenAI's named SSE events for reply["output"] (what
+    response.completed carries), deltas with an obfuscation pad, no
+    [DONE]."""
+    evs = []
+    items = json.loads(json.dumps(reply["output"]))
+    for k, it in enumerate(items):
+        it.setdefault("id", f"item_{k}")
+        it.setdefault("status", "completed")
+    head = {k: v for k, v in reply.items() if k != "output"}
+    evs.append({"type": "response.created",
+                "response": dict(head, status="in_progress", output=[])})
+    for oi, it in enumerate(items):
+        t, iid = it["type"], it["id"]
+        base = {"item_id": iid, "output_index": oi}
+        if t == "message":
+            evs.append({"type": "response.output_item.added",
+                        "output_index": oi,
+                        "item": dict(it, status="in_progress", content=[])})
+            for ci, p in enumerate(it["content"]):
+                key = "text" if p["type"] == "output_text" else "refusal"
+                kind = "output_text" if key == "text" else "refusal"
+                evs.append(dict(base, type="response.content_part.added",
+                                content_index=ci,
+                                part=dict(p, **{key: ""})))
+                for piece in _pieces(p[key], rng):
+                    evs.append(dict(base, type=f"response.{kind}.delta",
+                                    content_index=ci, delta=piece,
+                                    obfuscation="x" * rng.randrange(1, 9)))
+                evs.append(dict(base, type=f"response.{kind}.done",
+                                content_index=ci, **{key: p[key]}))
+                evs.append(dict(base, type="response.content_part.done",
+                                content_index=ci, part=p))
+        elif t == "function_call":
+            evs.append({"type": "response.output_item.added",
+                        "output_index": oi,
+                        "item": dict(it, arguments="", status="in_progress")})
+            for piece in _pieces(it["arguments"], rng):
+                evs.append(dict(base, delta=piece, obfuscation="ab",
+                                type="response.function_call_arguments.delta"))
+            evs.append(dict(base, arguments=it["arguments"],
+                            type="response.function_call_arguments.done"))
+        elif t == "reasoning":
+            evs.append({"type": "response.output_item.added",
+                        "output_index": oi, "item": dict(it, summary=[])})
+            for si, s in enumerate(it["summary"]):
+                sb = dict(base, summary_index=si)
+                evs.append(dict(sb, type="response.reasoning_summary_part."
+                                "added", part={"type": "summary_text",
+                                               "text": ""}))
+                for piece in _pieces(s["text"], rng):
+                    evs.append(dict(sb, delta=piece, obfuscation="q",
+                                    type="response.reasoning_summary_text."
+                                    "delta"))
+                evs.append(dict(sb, text=s["text"],
+                                type="response.reasoning_summary_text.done"))
+                evs.append(dict(sb, type="response.reasoning_summary_part."
+                                "done", part={"type": "summary_text",
+                                              "text": s["text"]}))
+        else:  # a hosted tool's record
+            evs.append({"type": "response.output_item.added",
+                        "output_index": oi,
+                        "item": dict(it, status="in_progress")})
+        evs.append({"type": "response.output_item.done", "output_index": oi,
+                    "item": it})
+    evs.append({"type": "response.completed",
+                "response": dict(head, output=items)})
+    data = "".join(
+        f"event: {e['type']}\ndata: "
+        f"{json.dumps(dict(e, sequence_number=n), ensure_ascii=rng.random() < 0.5)}\n\n"
+        for n, e in enumerate(evs)).encode()
+    return "text/event-stream", _cut(data, rng)
