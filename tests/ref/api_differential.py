@@ -34,7 +34,15 @@ spellings) are checked as follows:
       reference's forwarded messages plus reference.reply_messages(the
       upstream reply), its reasoning tags too, and chatseal.output equals
       reference.output(...); every few cases the next turn, built from
-      chatseal.output as a client appends it, is accepted with that token.
+      chatseal.output (or the reply as received) as a client appends it,
+      is accepted with that token.  Streams too: the upstream streams a
+      random reply in the API's grammar (cut anywhere, inside UTF-8 too),
+      and the token of the closing event must cover the reply as the
+      reference assembles the stream; and replies of --upstream mock
+      (JSON and streamed, text, tool calls, reasoning);
+  (f) a body that section 8 refuses gets 400 with the reference's code;
+  (g) Ollama: section 8.3's rules for unsigned messages (403
+      member_not_allowed, or accepted and forwarded as the reference says).
 
 Deterministic: fixed seeds; CHATSEAL_API_DIFF_CASES sets the number of
 cases per API (default 250).  Python 3 standard library only.
@@ -552,11 +560,11 @@ def expect_stream(case, body, token, n, rng):
         fail(f"{name} {label}: forwarded body differs at {d}", body)
     try:
         if name == "messages":
-            got, member = assemble_messages(sse(payload))
+            got, member = api.assemble_messages(api.sse(payload))
         elif name == "responses":
-            got, member = assemble_responses(sse(payload))
+            got, member = api.assemble_responses(api.sse(payload))
         else:
-            got, member = assemble_ollama(payload)
+            got, member = api.assemble_ollama(payload)
     except (AssertionError, ValueError, KeyError) as e:
         fail(f"{name} {label}: the stream does not assemble ({e!r}): "
              f"{payload[-600:]!r}", body)
@@ -628,76 +636,6 @@ def run_api(name, gw, up, seed):
 
 # ------------------------------------------------- the built-in mock --
 
-def sse(body):
-    """[(event, data)] of an SSE body."""
-    out = []
-    for block in body.decode("utf-8").replace("\r\n", "\n").split("\n\n"):
-        ev, data = "", []
-        for line in block.split("\n"):
-            if line.startswith("event:"):
-                ev = line[6:].strip()
-            elif line.startswith("data:"):
-                data.append(line[5:][1:] if line[5:6] == " " else line[5:])
-        if data:
-            out.append((ev, "\n".join(data)))
-    return out
-
-
-def assemble_messages(events):
-    """FORMAT.md 8.2: a stream assembled as @anthropic-ai/sdk does."""
-    blocks, parts, member = [], {}, None
-    for ev, data in events:
-        d = json.loads(data)
-        t = d.get("type")
-        if t == "content_block_start":
-            assert d["index"] == len(blocks), d
-            blocks.append(dict(d["content_block"]))
-        elif t == "content_block_delta":
-            b, dl = blocks[d["index"]], d["delta"]
-            if dl["type"] == "text_delta":
-                b["text"] += dl["text"]
-            elif dl["type"] == "thinking_delta":
-                b["thinking"] += dl["thinking"]
-            elif dl["type"] == "signature_delta":
-                b["signature"] = dl["signature"]
-            elif dl["type"] == "input_json_delta":
-                parts.setdefault(d["index"], []).append(dl["partial_json"])
-        elif t == "content_block_stop" and d["index"] in parts:
-            blocks[d["index"]]["input"] = json.loads(
-                "".join(parts[d["index"]]))
-        elif t == "message_stop":
-            member = d.get("chatseal")
-    return {"content": blocks}, member
-
-
-def assemble_ollama(body):
-    """FORMAT.md 8.3: NDJSON lines joined up to the done line."""
-    m = {"role": "assistant", "content": "", "thinking": "", "tool_calls": []}
-    for line in body.decode("utf-8").split("\n"):
-        if not line.strip():
-            continue
-        d = json.loads(line)
-        msg = d.get("message") or {}
-        m["content"] += msg.get("content") or ""
-        m["thinking"] += msg.get("thinking") or ""
-        m["tool_calls"] += msg.get("tool_calls") or []
-        if d.get("done") is True:
-            return {"message": m}, d.get("chatseal")
-    raise AssertionError("no done line")
-
-
-def assemble_responses(events):
-    """FORMAT.md 8.1: the output that response.completed carries."""
-    reply = member = None
-    for ev, data in events:
-        d = json.loads(data)
-        if d.get("type") == "response.completed":
-            reply = d["response"]
-        if isinstance(d.get("chatseal"), dict):
-            member = d["chatseal"]
-    return reply, member
-
-
 MOCK_TOOLS = {
     "responses": [{"type": "function", "name": "get_weather",
                    "parameters": {"type": "object"}}],
@@ -752,11 +690,11 @@ def run_mock(name, gw, seed, cases):
             reply.pop("chatseal", None)
             case.check_reply(label, payload, forms, reply)
         elif name == "ollama":
-            reply, member = assemble_ollama(payload)
+            reply, member = api.assemble_ollama(payload)
         elif name == "messages":
-            reply, member = assemble_messages(sse(payload))
+            reply, member = api.assemble_messages(api.sse(payload))
         else:
-            reply, member = assemble_responses(sse(payload))
+            reply, member = api.assemble_responses(api.sse(payload))
         if stream:
             case.check_reply(label, json.dumps({"chatseal": member}), forms,
                              reply)

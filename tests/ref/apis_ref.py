@@ -22,6 +22,10 @@ MESSAGES, OLLAMA):
                              messages the gateway signs
   output(forms)              the "output" of the chatseal member
 
+and assemble_messages / assemble_ollama / assemble_responses: a streamed
+reply as a client assembles it (section 8), with the chatseal member of
+its closing event.
+
 verified_forms(messages, n) applies FORMAT.md 2.1/2.2 the way a gateway does
 once a token over the first n messages verified: signed forms, reasoning
 kept for i < n and dropped for the unsigned tail.
@@ -701,6 +705,78 @@ class OLLAMA:
     def output(cls, forms):
         (m,) = forms  # one reply message: the object itself
         return cls.wire(m)
+
+
+# ---------------------------------------------------- streams (clients) --
+
+def sse(body):
+    """[(event, data)] of an SSE body."""
+    out = []
+    for block in body.decode("utf-8").replace("\r\n", "\n").split("\n\n"):
+        ev, data = "", []
+        for line in block.split("\n"):
+            if line.startswith("event:"):
+                ev = line[6:].strip()
+            elif line.startswith("data:"):
+                data.append(line[5:][1:] if line[5:6] == " " else line[5:])
+        if data:
+            out.append((ev, "\n".join(data)))
+    return out
+
+
+def assemble_messages(events):
+    """FORMAT.md 8.2: a stream assembled as @anthropic-ai/sdk does."""
+    blocks, parts, member = [], {}, None
+    for ev, data in events:
+        d = json.loads(data)
+        t = d.get("type")
+        if t == "content_block_start":
+            assert d["index"] == len(blocks), d
+            blocks.append(dict(d["content_block"]))
+        elif t == "content_block_delta":
+            b, dl = blocks[d["index"]], d["delta"]
+            if dl["type"] == "text_delta":
+                b["text"] += dl["text"]
+            elif dl["type"] == "thinking_delta":
+                b["thinking"] += dl["thinking"]
+            elif dl["type"] == "signature_delta":
+                b["signature"] = dl["signature"]
+            elif dl["type"] == "input_json_delta":
+                parts.setdefault(d["index"], []).append(dl["partial_json"])
+        elif t == "content_block_stop" and d["index"] in parts:
+            blocks[d["index"]]["input"] = json.loads(
+                "".join(parts[d["index"]]))
+        elif t == "message_stop":
+            member = d.get("chatseal")
+    return {"content": blocks}, member
+
+
+def assemble_ollama(body):
+    """FORMAT.md 8.3: NDJSON lines joined up to the done line."""
+    m = {"role": "assistant", "content": "", "thinking": "", "tool_calls": []}
+    for line in body.decode("utf-8").split("\n"):
+        if not line.strip():
+            continue
+        d = json.loads(line)
+        msg = d.get("message") or {}
+        m["content"] += msg.get("content") or ""
+        m["thinking"] += msg.get("thinking") or ""
+        m["tool_calls"] += msg.get("tool_calls") or []
+        if d.get("done") is True:
+            return {"message": m}, d.get("chatseal")
+    raise AssertionError("no done line")
+
+
+def assemble_responses(events):
+    """FORMAT.md 8.1: the output that response.completed carries."""
+    reply = member = None
+    for ev, data in events:
+        d = json.loads(data)
+        if d.get("type") == "response.completed":
+            reply = d["response"]
+        if isinstance(d.get("chatseal"), dict):
+            member = d["chatseal"]
+    return reply, member
 
 
 APIS = {"responses": RESPONSES, "messages": MESSAGES, "ollama": OLLAMA}
