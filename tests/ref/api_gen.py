@@ -468,7 +468,7 @@ def top(api, rng):
     if api == "responses":
         maybe(rng, t, "temperature", rng.choice([0, 0.25, 1]))
         maybe(rng, t, "metadata", {"n": "1"}, 0.1)
-        maybe(rng, t, "top_logprobs", rng.choice([0, 2, 20]), 0.2)
+        maybe(rng, t, "top_logprobs", number(rng), 0.2)
         maybe(rng, t, "max_output_tokens", 256)
         maybe(rng, t, "store", rng.choice([False, None]))
         maybe(rng, t, "previous_response_id", None, 0.2)
@@ -476,13 +476,13 @@ def top(api, rng):
                                  "parameters": {"type": "object"}}], 0.3)
     elif api == "messages":
         t["max_tokens"] = 1024
-        maybe(rng, t, "temperature", rng.choice([0, 0.7]))
+        maybe(rng, t, "temperature", rng.choice([0, 0.7, number(rng)]))
         maybe(rng, t, "stream", False, 0.3)
         maybe(rng, t, "metadata", {"user_id": "u-1"}, 0.2)
     else:
         t["stream"] = False
         maybe(rng, t, "options", {"temperature": 0.5, "num_ctx": 4096,
-                                  "seed": 2 ** 31})
+                                  "seed": number(rng)})
         maybe(rng, t, "keep_alive", "5m", 0.3)
         maybe(rng, t, "think", rng.choice([True, False]), 0.3)
     return t
@@ -512,7 +512,7 @@ def reply(api, rng):
                 "status": rng.choice(["completed", "completed", "incomplete"]),
                 "model": "m", "output": out,
                 "usage": {"input_tokens": 12, "output_tokens": 3,
-                          "total_tokens": 15}}
+                          "total_tokens": number(rng)}}
     if api == "messages":
         c = r_messages_assistant(a, rng)
         if rng.random() < 0.03:
@@ -522,13 +522,13 @@ def reply(api, rng):
                 "content": [text_block(c, rng)] if isinstance(c, str) else c,
                 "stop_reason": "tool_use" if a["calls"] else "end_turn",
                 "stop_sequence": None,
-                "usage": {"input_tokens": 12, "output_tokens": 3}}
+                "usage": {"input_tokens": 12, "output_tokens": number(rng)}}
     m = r_ollama_assistant(a, rng, "assistant")
     if rng.random() < 0.03:
         m = {"role": "assistant", "content": ""}  # an empty reply
     return {"model": "qwen3", "created_at": "2026-12-05T08:00:00.1Z",
             "message": m, "done": True, "done_reason": "stop",
-            "total_duration": 123456789, "eval_count": 7}
+            "total_duration": 123456789, "eval_count": number(rng)}
 
 
 # -------------------------------------------------------------- streams --
@@ -630,7 +630,7 @@ def stream_ollama(reply, rng):
                           done=False))
     lines.append(dict(head, message={"role": "assistant", "content": ""},
                       done=True, done_reason="stop", total_duration=12345,
-                      eval_count=7))
+                      eval_count=reply["eval_count"]))
     data = "".join(json.dumps(x, ensure_ascii=rng.random() < 0.5) + "\n"
                    for x in lines).encode()
     return "application/x-ndjson", _cut(data, rng)
@@ -703,8 +703,11 @@ def stream_responses(reply, rng):
                     "item": it})
     evs.append({"type": "response.completed",
                 "response": dict(head, output=items)})
-    data = "".join(
-        f"event: {e['type']}\ndata: "
-        f"{json.dumps(dict(e, sequence_number=n), ensure_ascii=rng.random() < 0.5)}\n\n"
-        for n, e in enumerate(evs)).encode()
+    def frame(n, e):
+        # a data field over several lines (pretty-printed), now and then
+        text = json.dumps(dict(e, sequence_number=n), ensure_ascii=rng.random()
+                          < 0.5, indent=1 if rng.random() < 0.1 else None)
+        return f"event: {e['type']}\n" + "".join(
+            f"data: {line}\n" for line in text.split("\n")) + "\n"
+    data = "".join(frame(n, e) for n, e in enumerate(evs)).encode()
     return "text/event-stream", _cut(data, rng)

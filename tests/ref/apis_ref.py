@@ -166,7 +166,7 @@ def diagnose(signed, presented):
 def integral_numbers(v):
     """The gateway writes integral numbers as integers (adapter.h
     cs_json_integers): the same on a plain value."""
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 63:
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2 ** 53:
         return int(v)
     if isinstance(v, dict):
         return {k: integral_numbers(x) for k, x in v.items()}
