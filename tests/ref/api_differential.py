@@ -579,6 +579,32 @@ def expect_stream(case, body, token, n, rng):
     case.check_reply(label, json.dumps({"chatseal": member}), forms, got)
 
 
+def expect_unsignable(case, body, token, rng):
+    """FORMAT.md 8.1: a reply whose status is not completed/incomplete, or
+    with an item a client cannot send back, gets no token (502)."""
+    reply = gen.reply("responses", rng)
+    if rng.random() < 0.5:
+        reply["status"] = rng.choice(["failed", "cancelled", "in_progress",
+                                      "queued", None])
+    else:
+        reply["output"].insert(rng.randrange(len(reply["output"]) + 1), {
+            "type": rng.choice(["computer_call", "mcp_call",
+                                "local_shell_call"]), "id": "x",
+            "status": "completed"})
+    try:
+        case.A.reply_messages(reply)
+        fail(f"responses: the reference signs {reply}")
+        return
+    except api.Refused as e:
+        code = e.code
+    label = "responses/e-unsignable"
+    status, payload = case.send(label, body, token, reply)
+    got = error_code(payload)[0]
+    if status != 502 or got != code or b"chatseal" in payload:
+        fail(f"responses {label}: want 502 {code}, got {status} {got}: "
+             f"{payload[:300]!r}", body)
+
+
 def run_api(name, gw, up, seed):
     A = api.APIS[name]
     now = int(time.time()) - 5
@@ -608,6 +634,8 @@ def run_api(name, gw, up, seed):
         if kind and n:
             tb = gen.render(name, tunits, random.Random(s1), top)
             expect_tamper(case, f"{name}/d-{kind}", tb, token, msgs[:n], n)
+        if name == "responses" and i % 8 == 5:
+            expect_unsignable(case, b1, token, rng)
         if name == "ollama" and i % 4 == 1:
             expect_ollama_tail(case, b1, token, n)
         if i % 4 == 0:
