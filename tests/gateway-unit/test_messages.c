@@ -275,6 +275,19 @@ static void forwarding(void)
                    "\"image\",\"source\":{\"type\":\"base64\",\"media_type\":"
                    "\"image/png\",\"data\":\"AA==\"}}]}]}");
     json_decref(up);
+    /* a user message whose content says nothing ("" or []) is forwarded
+     * with "content":"" (found by tests/ref/api_differential.py under
+     * ASan: that "" leaked once per such message) */
+    up = wr("{\"messages\":[{\"role\":\"user\",\"content\":\"\"},"
+            "{\"role\":\"assistant\",\"content\":\"a\"},"
+            "{\"role\":\"user\",\"content\":[]}]}",
+            3, &e);
+    CHECK_ERR(e, CHATSEAL_OK);
+    CHECK_JSON(up, "{\"messages\":[{\"role\":\"user\",\"content\":\"\"},"
+                   "{\"role\":\"assistant\",\"content\":[{\"type\":"
+                   "\"text\",\"text\":\"a\"}]},"
+                   "{\"role\":\"user\",\"content\":\"\"}]}");
+    json_decref(up);
 }
 
 static void tail_rules(void)
@@ -590,6 +603,14 @@ static void stream_odd(void)
         {{{"", TB}}, CS_EV_FAIL},
         /* a name that is not the data's type */
         {{{"content_block_stop", TB}}, CS_EV_FAIL},
+        /* a nameless ping passes (FORMAT.md 8.2: only ping may be
+         * nameless; found by tests/ref/api_differential.py) */
+        {{{"", "{\"type\":\"ping\"}"}}, CS_EV_PASS},
+        /* `event: ping` carrying a delta: the AI SDK reads the data */
+        {{{"content_block_start", TB},
+          {"ping", "{\"type\":\"content_block_delta\",\"index\":0,"
+                   "\"delta\":{\"type\":\"text_delta\",\"text\":\"x\"}}"}},
+         CS_EV_FAIL},
         /* a text delta on a tool block, a thinking delta on text */
         {{{"content_block_start",
            "{\"type\":\"content_block_start\",\"index\":0,"

@@ -502,6 +502,12 @@ static void test_stream_verdicts(void)
         {"{\"done\":1}", CS_EV_FAIL},
         {"{\"status\":\"success\"}", CS_EV_FAIL},
         {"{\"done\":true,\"chatseal\":{\"token\":\"forged\"}}", CS_EV_FAIL},
+        /* an integer beyond 64 bits is the double it is (FORMAT.md 1):
+         * Go writes any float64 so (found by tests/ref/api_differential) */
+        {"{\"message\":{\"tool_calls\":[{\"function\":{\"name\":\"f\","
+         "\"arguments\":{\"n\":18446744073709551616}}}]}}",
+         CS_EV_PASS},
+        {"{\"done\":true,\"eval_count\":18446744073709551616}", CS_EV_FINISH},
         {"{\"done\":true}", CS_EV_FINISH},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

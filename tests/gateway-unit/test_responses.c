@@ -446,6 +446,48 @@ static void test_stream_text_and_call(void)
     A->stream_free(st);
 }
 
+/* An integer beyond 64 bits is the double it is (FORMAT.md 1), in an
+ * event and in the held response.completed written back on one line
+ * (found by tests/ref/api_differential.py: such events failed the
+ * stream). */
+static void test_stream_big_integers(void)
+{
+    void *st = A->stream_new(NULL);
+    CHECK(st != NULL, "stream_new");
+    CHECK(feed(st, "response.created",
+               "{\"type\":\"response.created\",\"sequence_number\":0,"
+               "\"response\":{\"id\":\"r\",\"status\":\"in_progress\","
+               "\"output\":[],\"max_output_tokens\":18446744073709551616}}") ==
+              CS_EV_PASS,
+          "created");
+    CHECK(feed(st, "response.output_item.added",
+               "{\"type\":\"response.output_item.added\",\"sequence_number\":"
+               "1,\"output_index\":0,\"item\":{\"type\":\"function_call\","
+               "\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"\"}}") ==
+              CS_EV_PASS,
+          "added");
+    CHECK(feed(st, "response.output_item.done",
+               "{\"type\":\"response.output_item.done\",\"sequence_number\":2,"
+               "\"output_index\":0,\"item\":{\"type\":\"function_call\","
+               "\"call_id\":\"c\",\"name\":\"f\",\"arguments\":\"{}\"}}") ==
+              CS_EV_PASS,
+          "done");
+    CHECK(feed(st, "response.completed",
+               "{\"type\":\"response.completed\",\"sequence_number\":3,\n"
+               "\"response\":{\"id\":\"r\",\"status\":\"completed\",\"output\":"
+               "[{\"type\":\"function_call\",\"call_id\":\"c\",\"name\":\"f\","
+               "\"arguments\":\"{}\"}],\"usage\":{\"total_tokens\":"
+               "18446744073709551616}}}") == CS_EV_FINISH,
+          "completed");
+    size_t n = 0;
+    char *close = A->stream_close(st, "{}", 2, &n);
+    CHECK(close && strstr(close, "\"sequence_number\":3,") &&
+              strstr(close, "\"total_tokens\":1.8446744073709552e"),
+          "stream_close: %s", close ? close : "(null)");
+    free(close);
+    A->stream_free(st);
+}
+
 /* Disagreements and the upstream's own verdicts. */
 static void test_stream_refusals(void)
 {
@@ -652,6 +694,7 @@ int main(void)
         {"tail_rules", test_tail_rules},
         {"stream_text_and_call", test_stream_text_and_call},
         {"stream_refusals", test_stream_refusals},
+        {"stream_big_integers", test_stream_big_integers},
         {"stream_odd_orders", test_stream_odd_orders},
     };
     return cs_test_run(tests, sizeof tests / sizeof *tests);

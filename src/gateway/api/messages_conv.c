@@ -361,9 +361,9 @@ json_t *cs_anth_message_out(json_t *msg, char *why, size_t wl)
         }
     }
     json_t *content = json_object_get(msg, "content");
-    if (!strcmp(role, "user"))
-        return json_pack("{s:s,s:O}", "role", role, "content",
-                         content ? content : json_string(""));
+    if (!strcmp(role, "user")) /* "o" takes the reference we pass */
+        return json_pack("{s:s,s:o}", "role", role, "content",
+                         content ? json_incref(content) : json_string(""));
     json_t *blocks = json_array();
     int rc = blocks ? 0 : -1;
     if (rc == 0)

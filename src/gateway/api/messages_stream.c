@@ -244,8 +244,6 @@ cs_ev cs_anth_stream_event(void *st, const char *event, const char *data,
     anth_stream *s = st;
     if (s->done)
         return CS_EV_SKIP;
-    if (event && !strcmp(event, "ping"))
-        return CS_EV_PASS;
     if (event && !strcmp(event, "error"))
         return CS_EV_UPSTREAM;
     json_t *ev = json_loadb(data, len,
@@ -253,8 +251,17 @@ cs_ev cs_anth_stream_event(void *st, const char *event, const char *data,
                                 JSON_ALLOW_NUL,
                             NULL);
     const char *type = str(ev, "type");
+    int is_ping = type && !strcmp(type, "ping");
     cs_ev r;
-    if (!type || !event || strcmp(type, event) != 0)
+    /* A keep-alive carries nothing: `event: ping` (whatever its data but
+     * another type, which the AI SDK, reading data only, would take for
+     * that event while the Anthropic SDK skips it), or a nameless
+     * {"type":"ping"} (FORMAT.md 8.2: the Anthropic SDK drops it, the AI
+     * SDK ignores it). */
+    if (event && ((!strcmp(event, "ping") && (!type || is_ping)) ||
+                  (!event[0] && is_ping)))
+        r = CS_EV_PASS;
+    else if (!type || !event || strcmp(type, event) != 0)
         r = fail(why, wl,
                  "an event whose name is not its data's type (or no JSON)");
     else if (!strcmp(type, "message_start"))

@@ -196,6 +196,12 @@ cs_ev cs_ollama_stream_event(void *st, const char *event, const char *data,
     json_error_t jerr;
     json_t *j =
         json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    if (!j) /* an integer beyond 64 bits (Go writes any float64 so): the
+             * double it is, as strict JSON reads it (FORMAT.md 1) */
+        j = json_loadb(data, len,
+                       JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL |
+                           JSON_DECODE_INT_AS_REAL,
+                       &jerr);
     if (!json_is_object(j)) {
         json_decref(j);
         snprintf(why, wl, "a line of the stream is not a JSON object");

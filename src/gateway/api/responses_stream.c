@@ -340,6 +340,12 @@ cs_ev cs_rsp_stream_event(void *st, const char *event, const char *data,
     json_error_t jerr;
     json_t *ev =
         json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    if (!ev) /* an integer beyond 64 bits: the double it is, as strict
+              * JSON reads it (FORMAT.md 1) */
+        ev = json_loadb(data, len,
+                        JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL |
+                            JSON_DECODE_INT_AS_REAL,
+                        &jerr);
     json_t *type = json_object_get(ev, "type");
     cs_ev r = CS_EV_PASS;
     if (!json_is_string(type)) {
@@ -451,6 +457,12 @@ char *cs_rsp_stream_close(void *st, const char *member, size_t mlen,
     if (memchr(data, '\n', dlen) || memchr(data, '\r', dlen)) {
         /* a data field over several lines: one line, same JSON value */
         json_t *v = json_loadb(data, dlen, JSON_ALLOW_NUL, NULL);
+        if (!v) { /* an integer beyond 64 bits, as in stream_event; the
+                   * others stay integers */
+            v = json_loadb(data, dlen, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL,
+                           NULL);
+            cs_json_integers(v);
+        }
         compact = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         json_decref(v);
         if (!compact)
