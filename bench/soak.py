@@ -6,7 +6,10 @@ client did not fully get.  Started by bench/soak.sh (or by hand:
 
 What runs, all on 127.0.0.1, stopped at the end (also on error or Ctrl-C):
 
-  upstream  a threaded stdlib HTTP server in this process.  The request's
+  upstream  a threaded stdlib HTTP server in this process
+            (soak_upstream.py) answering on every API's path in that API's
+            wire format: Chat Completions, OpenAI Responses, Anthropic
+            Messages, Ollama /api/chat (NDJSON).  The request's
             "model" picks the behaviour, so every client knows what it asked
             for: ok / stream (a deterministic echo of the last user message,
             so the client knows the complete reply in advance), and the
@@ -23,7 +26,9 @@ What runs, all on 127.0.0.1, stopped at the end (also on error or Ctrl-C):
             clients become 408).
 
 Client threads (--clients, default 6) pick scenarios at random (seeded,
---seed) until --duration runs out: multi-turn conversations carrying tokens
+--seed), each scenario on an API picked at random (what each API's client
+sends and reads is soak_apis.py), until --duration runs out: multi-turn
+conversations carrying tokens
 (JSON and streamed, header token), conversation-header-only turns (the store
 keeps the token), tampered histories (403 and the exact code), malformed
 bodies and malformed HTTP (400 and the exact code), slow clients (a body
@@ -47,7 +52,11 @@ Invariants, checked continuously, reported at the end (exit 1 if one fails):
      cut stream ends with an error event, no chatseal chunk and no [DONE];
      every token received comes with the complete reply (the deltas and the
      signed message equal the echo the upstream was asked for), and every
-     token is then verified by sending the next turn with it (200).  After
+     token is then verified by sending the next turn with it (200).  For
+     the other APIs the same: no chatseal member and no end of stream
+     (response.completed, message_stop, done:true) in a faulted stream; the
+     reply is appended as the API's SDKs do (Responses: the output items as
+     received; Anthropic: the assembled message; Ollama: the message).  After
      a fault or a hang-up, the next turn resends the history without the
      lost reply: it must be accepted (the gateway did not advance the
      conversation for a reply the client never got).
