@@ -339,4 +339,42 @@ def test_store_conversation_header():
     expect_clean_stop(gw)
 
 
+def test_store_extend():
+    """extend with a conversation id (here the header) advances the
+    record: the API's next turn needs only the conversation header, the
+    record keeps the appended reply as its last message, as the endpoints'
+    do, and H0 is stale afterwards."""
+    gw = open_gateway()
+    for api in PATHS:
+        cid = "conv-extend-" + api
+        hd = {"Chatseal-Conversation": cid}
+        h = history(api, "Hello")
+        r = api_post(gw, api, endpoint_body(api, h), headers=hd)
+        assert r.status == 200, (api, r)
+        out = r.json()["chatseal"]["output"]
+        h1 = json.loads(json.dumps(h))
+        hist_list(api, h1).extend(out if isinstance(out, list) else [out])
+        hist_list(api, h1).append({"role": "user", "content": "Weather?"})
+        t0, h0 = r.json()["chatseal"]["token"], json.loads(json.dumps(h1))
+        e = side(gw, "extend", dict(h1, api=api, token=t0,
+                                    append=reply_unit(api, "Sunny.")), hd)
+        assert e.status == 200 and e.json()["count"] == 5, (api, e)
+        rec = gw.request("GET", "/v1/chatseal/conversation", None, hd)
+        assert rec.status == 200, (api, rec)
+        c = rec.json()["conversation"]
+        assert c["count"] == 5 and c["token"] == e.json()["token"], (api, c)
+        assert c["message"]["role"] == "assistant" and \
+            "Sunny." in json.dumps(c["message"]), (api, c)
+        unit = reply_unit(api, "Sunny.")
+        hist_list(api, h1).extend(unit if isinstance(unit, list) else [unit])
+        n = api_post(gw, api, next_turn(api, h1, "Thanks"), headers=hd)
+        assert n.status == 200 and n.json()["chatseal"]["count"] == 7, \
+            (api, n)
+        # the same extend again, with H0: the record moved on
+        refused(api, side(gw, "extend", dict(
+            h0, api=api, token=t0, append=reply_unit(api, "Sunny.")), hd),
+            403, "stale_token")
+    expect_clean_stop(gw)
+
+
 gwtest.main(globals())

@@ -413,8 +413,13 @@ static void on_side_record(void *arg, chatseal_error e, const cs_store_rec *rec)
         side_free(s);
         return;
     }
-    cs_span app = {"", 0};
+    cs_span app = {"", 0}, one;
     raw_member(s, "append", &app);
+    /* the record keeps the last message, as chat's does: the one element
+     * of an adapter's mapped append (GET /v1/chatseal/conversation) */
+    if (s->ad && cs_json_element(app, 0, &one) == 1 &&
+        cs_json_element(app, 1, &one) != 1)
+        cs_json_element(app, 0, &app);
     s->canon_h1 = h1;
     s->r->on_abort = on_side_abort; /* waits for the store again */
     cs_store_cas(s->gw->store, s->key, tok, h1, app.p, app.n, s->n1,
