@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench/soak.sh [soak.py options] -- the load soak of issue 10: minutes of
-# mixed traffic (conversations with tokens, JSON and streamed; conversation-
+# mixed traffic over Chat Completions, Responses, Anthropic Messages and
+# Ollama (conversations with tokens, JSON and streamed; conversation-
 # header-only turns; tampered and malformed requests; slow clients; clients
 # that hang up mid-stream; injected upstream faults) through `chatseal serve`,
 # checking that RSS stays flat, that no 5xx comes from the gateway and that

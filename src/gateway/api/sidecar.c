@@ -15,7 +15,16 @@
  * Every body may also carry "conversation_id", "principal", "purpose" and
  * "ttl"; without them the binding comes from the configured request headers
  * and the purpose/ttl from the gateway's flags, exactly as for chat, so a
- * token made here verifies in /v1/chat/completions and vice versa.
+ * token made here verifies in /v1/chat/completions and vice versa.  With
+ * --system-prompt the pinned prompt is put first when the history does not
+ * start with it, as the API endpoints do, for the same reason.
+ *
+ * sign, verify and extend also take "api": "responses", "messages" or
+ * "ollama" (default "chat"): the history is then given in that API's
+ * request shape and mapped by its adapter (sidecar_api.c), errors come in
+ * that API's style, and the token verifies on that API's endpoint.  A body
+ * member rather than a path or query: every other option of these calls is
+ * one, and the app posts the history object it keeps with one member more.
  *
  * Parsing is the same strict path as chat: the body is put in RFC 8785 form
  * by libchatseal (duplicate keys, lone surrogates ... -> 400 with their
@@ -40,9 +49,11 @@
 #include <jansson.h>
 
 #include "api/chat.h"
-#include "core/errors.h"
 #include "api/jspan.h"
+#include "api/sidecar_api.h"
+#include "core/errors.h"
 #include "policy/keys.h"
+#include "policy/policy.h"
 #include "policy/store.h"
 
 typedef struct side {
@@ -54,6 +65,12 @@ typedef struct side {
     chatseal_options opt;
     char *cid, *prn;
     chatseal_report *rep;
+    /* "api" other than chat: the history and the append as internal JSON
+     * text, mapped by the adapter (sidecar_api.c); NULL ad: chat, where
+     * both are the body's own canonical text */
+    const cs_adapter *ad;
+    char *hist, *app;
+    size_t hlen, alen;
     /* extend with a store: the copy that waits for it, on the heap */
     char *tok;
     char key[65];
@@ -150,9 +167,15 @@ static void reply_verdict(side *s, chatseal_error err, const char *rawkey,
     reply_obj(s, 200, o, rawkey, raw);
 }
 
-/* The value of a top-level member, as canonical text. */
+/* The value of a top-level member, as canonical text; with an "api",
+ * "append" is the internal messages the adapter mapped it to. */
 static int raw_member(const side *s, const char *key, cs_span *out)
 {
+    if (s->ad && !strcmp(key, "append")) {
+        out->p = s->app;
+        out->n = s->alen;
+        return s->app ? 0 : -1;
+    }
     cs_span root = {s->canon, s->clen};
     return cs_json_member(root, key, out) == 1 ? 0 : -1;
 }
@@ -183,13 +206,29 @@ static int token_of(side *s, const char *const *names, const char **tok)
 
 /* ------------------------------------------------------------ endpoints -- */
 
-static chatseal_error parse_conv(side *s, chatseal_conv **conv)
+/* The history, parsed, with the pinned system prompt first (*pinned: 1
+ * when it was put there); else the request is answered. */
+static chatseal_error parse_conv(side *s, chatseal_conv **conv, int *pinned)
 {
     chatseal_limits lim = CHATSEAL_LIMITS_INIT;
     lim.max_messages = (size_t)s->gw->cfg.max_messages;
-    chatseal_error e = chatseal_conv_parse(s->canon, s->clen, &lim, conv);
-    if (e != CHATSEAL_OK)
+    chatseal_conv *with = NULL;
+    chatseal_error e = s->ad
+                           ? chatseal_conv_parse(s->hist, s->hlen, &lim, conv)
+                           : chatseal_conv_parse(s->canon, s->clen, &lim, conv);
+    if (e == CHATSEAL_OK)
+        e = cs_policy_pin_system(s->gw->policy, *conv, &lim, &with);
+    if (with) {
+        chatseal_conv_free(*conv);
+        *conv = with;
+    }
+    if (pinned)
+        *pinned = with != NULL;
+    if (e != CHATSEAL_OK) {
+        chatseal_conv_free(*conv);
+        *conv = NULL;
         cs_req_error(s->r, e, NULL);
+    }
     return e;
 }
 
@@ -198,13 +237,17 @@ static void commit_fresh(side *s, char *token, long count);
 static void do_sign(side *s)
 {
     chatseal_conv *conv = NULL;
-    if (parse_conv(s, &conv) != CHATSEAL_OK)
+    int pinned = 0;
+    if (parse_conv(s, &conv, &pinned) != CHATSEAL_OK)
         return;
     size_t n = chatseal_conv_count(conv), count = n;
     json_t *c = json_object_get(s->j, "count");
     if (c) {
-        double d = json_number_value(c);
-        if (!json_is_number(c) || d < 0 || d > (double)n || floor(d) != d) {
+        /* count is of the messages given; a pinned prompt put first is
+         * one more */
+        double d = json_number_value(c) + pinned;
+        if (!json_is_number(c) || d < pinned || d > (double)n ||
+            floor(d) != d) {
             chatseal_conv_free(conv);
             bad_request(s, "count must be an integer from 0 to the number of "
                            "messages");
@@ -233,7 +276,7 @@ static void do_verify(side *s)
     if (token_of(s, names, &tok) != 0)
         return;
     chatseal_conv *conv = NULL;
-    if (parse_conv(s, &conv) != CHATSEAL_OK)
+    if (parse_conv(s, &conv, NULL) != CHATSEAL_OK)
         return;
     json_t *exact = json_object_get(s->j, "exact");
     if (json_is_true(exact))
@@ -251,6 +294,8 @@ static void side_free(side *s)
     free(s->cid);
     free(s->prn);
     free(s->tok);
+    free(s->hist);
+    free(s->app);
     chatseal_free(s->canon);
     free(s);
 }
@@ -262,7 +307,7 @@ static int extend_sign(side *s, const char *tok, char **h1, long *n)
     cs_span app = {NULL, 0};
     int has_app = raw_member(s, "append", &app) == 0;
     chatseal_conv *conv = NULL;
-    if (parse_conv(s, &conv) != CHATSEAL_OK)
+    if (parse_conv(s, &conv, NULL) != CHATSEAL_OK)
         return -1;
     chatseal_error e =
         chatseal_extend(s->gw->ring, conv, tok, has_app ? app.p : NULL,
@@ -368,8 +413,13 @@ static void on_side_record(void *arg, chatseal_error e, const cs_store_rec *rec)
         side_free(s);
         return;
     }
-    cs_span app = {"", 0};
+    cs_span app = {"", 0}, one;
     raw_member(s, "append", &app);
+    /* the record keeps the last message, as chat's does: the one element
+     * of an adapter's mapped append (GET /v1/chatseal/conversation) */
+    if (s->ad && cs_json_element(app, 0, &one) == 1 &&
+        cs_json_element(app, 1, &one) != 1)
+        cs_json_element(app, 0, &app);
     s->canon_h1 = h1;
     s->r->on_abort = on_side_abort; /* waits for the store again */
     cs_store_cas(s->gw->store, s->key, tok, h1, app.p, app.n, s->n1,
@@ -384,7 +434,7 @@ static void do_extend(side *s)
         return;
     cs_span app = {NULL, 0};
     int has_app = raw_member(s, "append", &app) == 0;
-    if (has_app && app.n && app.p[0] != '{' && app.p[0] != '[') {
+    if (!s->ad && has_app && app.n && app.p[0] != '{' && app.p[0] != '[') {
         bad_request(s, "append must be a message object or an array of them");
         return;
     }
@@ -545,6 +595,41 @@ static const struct {
 
 /* --------------------------------------------------------------- entry -- */
 
+/* "api": the adapter whose shape the history has, and the history (and
+ * append) mapped by it; chat keeps the body's own text.  -1: answered. */
+static int api_of(side *s, void (*fn)(side *s))
+{
+    json_t *v = json_object_get(s->j, "api");
+    if (!v)
+        return 0;
+    const cs_adapter *ad =
+        json_is_string(v) ? cs_sidecar_api(json_string_value(v)) : NULL;
+    if (!ad) {
+        bad_request(s, "api must be \"chat\", \"responses\", \"messages\" "
+                       "or \"ollama\"");
+        return -1;
+    }
+    if (ad == &cs_api_chat)
+        return 0;
+    s->r->style = ad->style; /* from here on, errors in the API's shape */
+    if (fn != do_sign && fn != do_verify && fn != do_extend) {
+        bad_request(s, "api applies to sign, verify and extend only");
+        return -1;
+    }
+    chatseal_error e;
+    char why[300];
+    s->ad = ad;
+    s->hist = cs_sidecar_api_history(ad, s->j, &s->hlen, &e, why, sizeof why);
+    json_t *app = json_object_get(s->j, "append");
+    if (s->hist && app && fn == do_extend)
+        s->app = cs_sidecar_api_append(ad, app, &s->alen, &e, why, sizeof why);
+    if (!s->hist || (app && fn == do_extend && !s->app)) {
+        cs_req_error(s->r, e, e == CHATSEAL_E_NO_MEMORY ? NULL : why);
+        return -1;
+    }
+    return 0;
+}
+
 /* Body overrides of the binding: strings of 1..CHATSEAL_BINDING_MAX bytes. */
 static int body_binding(side *s, const char *key, const char **dst)
 {
@@ -633,11 +718,13 @@ void cs_sidecar_handle(cs_req *r)
                      NULL);
     if (!json_is_object(s.j)) {
         bad_request(&s, "the body must be a JSON object");
-    } else if (options(&s) == 0) {
+    } else if (api_of(&s, routes[i].fn) == 0 && options(&s) == 0) {
         if (chatseal_report_new(&s.rep) != CHATSEAL_OK)
             s.rep = NULL;
         routes[i].fn(&s);
     }
+    free(s.hist);
+    free(s.app);
     chatseal_report_free(s.rep);
     json_decref(s.j);
     free(s.cid);
