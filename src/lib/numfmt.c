@@ -41,6 +41,13 @@
 
 #include "numtab.h"
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                            \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define NF_LE 1
+#else
+#define NF_LE 0
+#endif
+
 #if defined(__SIZEOF_INT128__) && !defined(CS_NUMFMT_PORTABLE)
 __extension__ typedef unsigned __int128 nf_u128;
 
@@ -338,9 +345,21 @@ int cs_num_shortest(double x, char digits[17], int *point)
     return k;
 }
 
-/* Writes the decimal e (|e| < 1000) and returns its length. */
+/* Writes the decimal e (|e| < 1000) and returns its length; may store 4
+ * bytes.  Little-endian machines store the three digits as one word
+ * shifted past the leading zeros: the exponent's length is random in a body
+ * of numbers, and a digit loop mispredicted its end. */
 static size_t nf_uint(char *o, unsigned e)
 {
+#if NF_LE
+    unsigned len = 1u + (unsigned)(e >= 10) + (unsigned)(e >= 100);
+    uint32_t w = (uint32_t)('0' + e / 100) |
+                 (uint32_t)('0' + e / 10 % 10) << 8 |
+                 (uint32_t)('0' + e % 10) << 16;
+    w >>= 8 * (3 - len);
+    memcpy(o, &w, 4);
+    return len;
+#else
     char t[4];
     size_t n = 0, i;
     do {
@@ -350,6 +369,7 @@ static size_t nf_uint(char *o, unsigned e)
     for (i = 0; i < n; i++)
         o[i] = t[n - 1 - i];
     return n;
+#endif
 }
 
 /*
@@ -686,7 +706,7 @@ chatseal_error cs_num_read(const unsigned char *s, const unsigned char *e,
  */
 size_t cs_num_canon_exact(const cs_num_dec *d, char *buf)
 {
-    char t[NF_T] = {0};
+    char t[NF_T];
     uint64_t c = d->w;
     int64_t q = d->q, n;
     int k;
@@ -709,6 +729,7 @@ size_t cs_num_canon_exact(const cs_num_dec *d, char *buf)
         return 0;
     if (d->neg)
         buf[o++] = '-';
+    memset(t, 0, sizeof t);
     nf_put17(t, c);
     return nf_layout(buf, o, t + 17 - k, k, (int)n);
 }
