@@ -733,18 +733,3 @@ size_t cs_num_canon_exact(const cs_num_dec *d, char *buf)
     nf_put17(t, c);
     return nf_layout(buf, o, t + 17 - k, k, (int)n);
 }
-
-chatseal_error cs_num_canon(const cs_num_dec *d, const unsigned char *s,
-                            const unsigned char *e, cs_buf *scratch,
-                            locale_t *cloc, char *buf, size_t *len)
-{
-    double v;
-    chatseal_error err;
-    *len = cs_num_canon_exact(d, buf);
-    if (*len)
-        return CHATSEAL_OK;
-    err = cs_num_read_dec(d, s, e, scratch, cloc, &v);
-    if (!err)
-        *len = cs_num_format(v, buf);
-    return err;
-}
