@@ -10,6 +10,10 @@
  *                                number vectors as texts, 300000 random texts
  *   test_numtext COUNT [SEED]    COUNT random texts (docs/PERFORMANCE.md
  *                                records the 10^7 run); prints the tally
+ *   test_numtext --bench         ns per token, scan + cs_num_canon against
+ *                                scan + read + cs_num_format (the path
+ *                                without the short one), per kind of token,
+ *                                rounds alternated in one process, medians
  *
  * Random texts: 1-25 significant digits (14-17 twice as often: the edge of
  * the short path), trailing zeros, leading zeros after "0.", the point
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "numfmt.h"
 #include "numfmt_reference.h"
@@ -261,12 +266,101 @@ static void draw(uint64_t *s, char *buf)
     sprintf(buf + n, "%s%d", r & 8 ? "00" : "", ex < 0 ? -ex : ex);
 }
 
+/* ------------------------------------------------------------- bench -- */
+
+#define BN 100000
+#define BROUNDS 11
+static char btext[BN][48];
+static size_t blen[BN];
+
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ns per token of the BN tokens, with the short path or without */
+static double bench_once(int with_short)
+{
+    char o[CS_NUM_MAX];
+    size_t sink = 0;
+    double t0 = cpu_now();
+    for (int i = 0; i < BN; i++) {
+        const unsigned char *s = (const unsigned char *)btext[i], *stop;
+        int simple;
+        size_t n = 0;
+        double v;
+        cs_num_dec dec;
+        cs_num_scan(s, s + blen[i], &stop, &simple, &dec);
+        if (with_short)
+            cs_num_canon(&dec, s, stop, &scratch, &cloc, o, &n);
+        else if (!cs_num_read_dec(&dec, s, stop, &scratch, &cloc, &v))
+            n = cs_num_format(v, o);
+        sink += n + (unsigned char)o[0];
+    }
+    if (sink == 1)
+        printf(" ");
+    return (cpu_now() - t0) / BN * 1e9;
+}
+
+static int bench(void)
+{
+    static const char *const kinds[] = {"17 digits (bench_classes)",
+                                        "16 digits", "1-6 digits, point",
+                                        "1-15 digits, exponent"};
+    uint64_t s = 7;
+    for (int k = 0; k < 4; k++) {
+        double a[BROUNDS], b[BROUNDS];
+        for (int i = 0; i < BN; i++) {
+            uint64_t r = rng(&s), d = rng(&s);
+            int e = (int)((r >> 8) % 600) - 300;
+            if (k == 0)
+                blen[i] = (size_t)snprintf(
+                    btext[i], 48, "%d.%016llue%d", (int)(r % 9) + 1,
+                    (unsigned long long)(d % 10000000000000000ull), e);
+            else if (k == 1)
+                blen[i] = (size_t)snprintf(
+                    btext[i], 48, "%d.%015llue%d", (int)(r % 9) + 1,
+                    (unsigned long long)(d % 1000000000000000ull), e);
+            else if (k == 2)
+                blen[i] = (size_t)snprintf(btext[i], 48, "%s%d.%0*llu",
+                                           r & 1 ? "-" : "", (int)(r % 100),
+                                           (int)((r >> 20) % 4) + 1,
+                                           (unsigned long long)(d % 10000));
+            else
+                blen[i] = (size_t)snprintf(
+                    btext[i], 48, "%llue%d",
+                    (unsigned long long)(d % 1000000000000000ull) >> (r % 50),
+                    e);
+        }
+        for (int round = 0; round < BROUNDS; round++) {
+            a[round] = bench_once(1);
+            b[round] = bench_once(0);
+        }
+        qsort(a, BROUNDS, sizeof *a, cmp_double);
+        qsort(b, BROUNDS, sizeof *b, cmp_double);
+        printf("%-28s with the short path %6.1f ns/token, without %6.1f "
+               "(e.g. %s)\n",
+               kinds[k], a[BROUNDS / 2], b[BROUNDS / 2], btext[0]);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     unsigned long long count =
         argc > 1 ? strtoull(argv[1], NULL, 10) : 300000ull;
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 20261205ull;
     uint64_t s = seed;
+    if (argc > 1 && strcmp(argv[1], "--bench") == 0)
+        return bench();
     edge_cases();
     for (unsigned long long i = 0; i < count; i++) {
         char text[128];
