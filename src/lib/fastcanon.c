@@ -202,11 +202,11 @@ static chatseal_error fc_number(cs_fc *fc, const unsigned char **pp,
             fc->out.n += (size_t)(q - p);
         }
     } else {
-        double v;
-        err = cs_num_read_dec(&dec, p, q, &fc->scratch, &fc->cloc, &v);
+        size_t n;
+        err = cs_num_canon(&dec, p, q, &fc->scratch, &fc->cloc, o, &n);
         if (err)
             return err;
-        fc->out.n += cs_num_format(v, o);
+        fc->out.n += n;
     }
     *pp = q;
     return CHATSEAL_OK;

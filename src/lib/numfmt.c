@@ -41,6 +41,13 @@
 
 #include "numtab.h"
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) &&                            \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define NF_LE 1
+#else
+#define NF_LE 0
+#endif
+
 #if defined(__SIZEOF_INT128__) && !defined(CS_NUMFMT_PORTABLE)
 __extension__ typedef unsigned __int128 nf_u128;
 
@@ -283,6 +290,16 @@ static void nf_put8(char *d, uint32_t v)
     memcpy(d + 6, nf_pairs + 2 * (b % 100), 2);
 }
 
+/* v < 10^17 as exactly 17 digits in t[0..17): three independent parts (a
+ * chain of eight divisions by 100 was a fifth of the printer's time) */
+static void nf_put17(char *t, uint64_t v)
+{
+    uint64_t hi = v / 100000000u;
+    t[0] = (char)('0' + hi / 100000000u);
+    nf_put8(t + 1, (uint32_t)(hi % 100000000u));
+    nf_put8(t + 9, (uint32_t)(v % 100000000u));
+}
+
 /*
  * The shortest digits of x (finite, > 0) as 17 digits with leading zeros in
  * t[0..17) (t has NF_T bytes, the rest zero, so that whole blocks can be
@@ -292,7 +309,7 @@ static void nf_put8(char *d, uint32_t v)
 #define NF_T 40
 static int nf_shortest17(double x, char t[NF_T], int *first, int *point)
 {
-    uint64_t bits, mant, out, hi;
+    uint64_t bits, mant, out;
     unsigned bexp, mm_shift;
     int e2, accept, k;
     struct nf_scaled s;
@@ -310,15 +327,11 @@ static int nf_shortest17(double x, char t[NF_T], int *first, int *point)
     mm_shift = mant != (UINT64_C(1) << 52) || bexp <= 1;
     nf_scale(mant, e2, mm_shift, accept, &s);
     out = nf_shorten(&s, accept);
-    /* 17 digits with leading zeros as three independent parts (a chain of
-     * eight divisions by 100 was a fifth of the printer's time) */
+    /* 17 digits with leading zeros */
     k = nf_len17(out);
     *point = s.e10 + k;
     *first = 17 - k;
-    hi = out / 100000000u;
-    t[0] = (char)('0' + hi / 100000000u);
-    nf_put8(t + 1, (uint32_t)(hi % 100000000u));
-    nf_put8(t + 9, (uint32_t)(out % 100000000u));
+    nf_put17(t, out);
     while (k > 1 && t[*first + k - 1] == '0')
         k--; /* trailing zeros dropped */
     return k;
@@ -332,9 +345,21 @@ int cs_num_shortest(double x, char digits[17], int *point)
     return k;
 }
 
-/* Writes the decimal e (|e| < 1000) and returns its length. */
+/* Writes the decimal e (|e| < 1000) and returns its length; may store 4
+ * bytes.  Little-endian machines store the three digits as one word
+ * shifted past the leading zeros: the exponent's length is random in a body
+ * of numbers, and a digit loop mispredicted its end. */
 static size_t nf_uint(char *o, unsigned e)
 {
+#if NF_LE
+    unsigned len = 1u + (unsigned)(e >= 10) + (unsigned)(e >= 100);
+    uint32_t w = (uint32_t)('0' + e / 100) |
+                 (uint32_t)('0' + e / 10 % 10) << 8 |
+                 (uint32_t)('0' + e % 10) << 16;
+    w >>= 8 * (3 - len);
+    memcpy(o, &w, 4);
+    return len;
+#else
     char t[4];
     size_t n = 0, i;
     do {
@@ -344,27 +369,18 @@ static size_t nf_uint(char *o, unsigned e)
     for (i = 0; i < n; i++)
         o[i] = t[n - 1 - i];
     return n;
+#endif
 }
 
-/* Fixed-size copies (16 or 17 bytes, whatever the digit count) compile to
- * two vector moves instead of a call per piece; buf has CS_NUM_MAX bytes
- * for them. */
-size_t cs_num_format(double v, char *buf)
+/*
+ * ECMAScript's layout of the digits d[0..k) (no trailing zero, k <= 17)
+ * with value 0.d1..dk * 10^n at buf + o; returns the new length.  Fixed-size
+ * copies (16 or 17 bytes, whatever the digit count) compile to two vector
+ * moves instead of a call per piece: d must have 17 readable bytes after
+ * it and 16 after d + n, and buf CS_NUM_MAX bytes.
+ */
+static size_t nf_layout(char *buf, size_t o, const char *d, int k, int n)
 {
-    char t[NF_T] = {0};
-    const char *d;
-    int k, n, first;
-    size_t o = 0;
-    if (v == 0) {
-        buf[0] = '0';
-        return 1;
-    }
-    if (v < 0) {
-        buf[o++] = '-';
-        v = -v;
-    }
-    k = nf_shortest17(v, t, &first, &n);
-    d = t + first;
     if (k <= n && n <= 21) {
         /* an integer: the digits, then zeros */
         memcpy(buf + o, d, 17);
@@ -391,6 +407,23 @@ size_t cs_num_format(double v, char *buf)
         o += nf_uint(buf + o, (unsigned)(e < 0 ? -e : e));
     }
     return o;
+}
+
+size_t cs_num_format(double v, char *buf)
+{
+    char t[NF_T] = {0};
+    int k, n, first;
+    size_t o = 0;
+    if (v == 0) {
+        buf[0] = '0';
+        return 1;
+    }
+    if (v < 0) {
+        buf[o++] = '-';
+        v = -v;
+    }
+    k = nf_shortest17(v, t, &first, &n);
+    return nf_layout(buf, o, t + first, k, n);
 }
 
 /* ------------------------------------------------------------ reading -- */
@@ -641,4 +674,62 @@ chatseal_error cs_num_read(const unsigned char *s, const unsigned char *e,
     if (cs_num_scan(s, e, &stop, &simple, &d) || stop != e)
         return CHATSEAL_E_MALFORMED_JSON; /* not a lexed token */
     return cs_num_read_dec(&d, s, e, scratch, cloc, v);
+}
+
+/* ------------------------------------------- short inputs, no double -- */
+
+/*
+ * A token of at most 15 significant digits well inside the normal range is
+ * its own canonical form: only the ECMAScript layout of its digits is
+ * needed, not the double.  The argument, for D = c * 10^q != 0, c < 10^15
+ * with no trailing zero (k <= 15 digits) and 10^-307 <= |D| < 10^308,
+ * i.e. -306 <= n <= 308 for D = 0.d1..dk * 10^n:
+ *
+ * - x, the double nearest D, is normal and finite (2^-1022 < 10^-307 and
+ *   10^308 < DBL_MAX), so the decimals that read as x lie in an interval
+ *   around x at most one ulp wide, ulp(x) <= 2^-52 |x|.
+ * - Two distinct decimals of at most 15 significant digits cannot both lie
+ *   in it: if 10^E <= D1 < D2 < 10^(E+1) (or more), both are multiples of
+ *   10^(E-14), so D2 - D1 >= 10^-14 * 10^E.  The interval is at most
+ *   2^-52 x wide, and x <= D1 + 2^-52 x, so x < 10^(E+1) * (1 + 2^-51)
+ *   and the width is under 2.3e-15 * 10^E: less than a quarter of the gap.
+ *   (DBL_DIG = 15 is this fact.)
+ * - The shortest round-trip digits of x have at most k digits (D's own
+ *   digits read as x), and any candidate of at most k <= 15 digits other
+ *   than D would be a second such decimal in the interval.  So the printer
+ *   must return D's digits, with no choice among several to make.
+ *
+ * -0 and every zero print "0", as cs_num_format does.  Everything else
+ * (16 or more digits, digits cut off by the reader, the edges of the
+ * range) takes the full path; tests/unit/test_numtext.c compares the two
+ * on random number texts.
+ */
+size_t cs_num_canon_exact(const cs_num_dec *d, char *buf)
+{
+    char t[NF_T];
+    uint64_t c = d->w;
+    int64_t q = d->q, n;
+    int k;
+    size_t o = 0;
+    if (d->trunc)
+        return 0; /* more than 19 digits: not short */
+    if (c == 0) {
+        buf[0] = '0';
+        return 1;
+    }
+    while (c % 10 == 0) {
+        c /= 10;
+        q++;
+    }
+    if (c >= UINT64_C(1000000000000000))
+        return 0;
+    k = nf_len17(c);
+    n = q + k;
+    if (n < -306 || n > 308)
+        return 0;
+    if (d->neg)
+        buf[o++] = '-';
+    memset(t, 0, sizeof t);
+    nf_put17(t, c);
+    return nf_layout(buf, o, t + 17 - k, k, (int)n);
 }
