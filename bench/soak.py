@@ -90,9 +90,9 @@ import time
 import uuid
 
 from soak_apis import API_BAD, APIS, JSON_BAD, Check
-from soak_upstream import (ENDED, UpHandler, UpServer, cpu_s, echo_text,
-                           free_port, raw_http, rss_kb, split_response,
-                           wait_port)
+from soak_upstream import (ENDED, SEEN, UpHandler, UpServer, cpu_s,
+                           echo_text, free_port, raw_http, rss_kb,
+                           split_response, wait_port)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -458,10 +458,15 @@ class Client:
         next turn resends the history without it; the gateway must not have
         advanced the conversation."""
         m = self.plus(hist, self.words())
+        t0 = time.monotonic()
         r = self.chat(m, "ok", tok, conv)
         if r[0] != 200:
-            raise Check("%s: next turn after a lost reply: %d %r" %
-                        (lost, r[0], r[2][:300]))
+            seen = SEEN.get(echo_text(m["units"]))
+            raise Check("%s: next turn after a lost reply: %d %r; upstream: %s"
+                        % (lost, r[0], r[2][:300], "never got it" if not seen
+                           else "got it after %.3f s, answered after %.3f s"
+                           % (seen[0] - t0, seen[1] - t0)))
+        SEEN.pop(echo_text(m["units"]), None)
         self.reply_ok(r, False, echo_text(m["units"]))
         self.stats.verified(self.api.name)  # tok
         self.stats.ok(name + "/" + self.api.name, lost)

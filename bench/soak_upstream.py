@@ -72,6 +72,10 @@ def chunk(delta, finish=None):
 # slong streams that ended on the upstream's side (written out, or broken by
 # the gateway hanging up), by their echo text
 ENDED = collections.defaultdict(threading.Event)
+# when the upstream got each request and finished its answer (monotonic
+# seconds), by echo text: when a turn fails, the client can tell "the
+# upstream answered late" from "the request never reached it"
+SEEN = {}
 
 
 class UpHandler(http.server.BaseHTTPRequestHandler):
@@ -116,8 +120,13 @@ class UpHandler(http.server.BaseHTTPRequestHandler):
         if model == "fstall":
             time.sleep(3)
         if model in ("ok", "fcut", "fstall"):
-            return self.send_json(200, w.reply(model, text),
-                                  cut=20 if model == "fcut" else None)
+            t0 = time.monotonic()
+            self.send_json(200, w.reply(model, text),
+                           cut=20 if model == "fcut" else None)
+            if len(SEEN) > 20000:  # only the latest few matter
+                SEEN.clear()
+            SEEN[text] = (t0, time.monotonic())
+            return
         self.send_response(200)
         self.send_header("Content-Type", w.ctype)
         self.send_header("Transfer-Encoding", "chunked")
