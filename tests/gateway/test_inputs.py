@@ -174,6 +174,13 @@ def test_slow_clients_get_408():
                             b"Host: x\r\nContent-Type: application/json\r\n"
                             b"Content-Length: 100\r\n\r\n{\"mess")
     assert status_of(resp) == 408, resp
+    # in the API's own error shape, though no handler ran yet
+    resp = raw_exchange(gw, b"POST /v1/messages HTTP/1.1\r\n"
+                            b"Host: x\r\nContent-Type: application/json\r\n"
+                            b"Content-Length: 100\r\n\r\n{\"mess")
+    j = json.loads(resp.split(b"\r\n\r\n", 1)[1])
+    assert status_of(resp) == 408 and j["type"] == "error" and \
+        j["error"]["code"] == "timeout", resp
     # a client trickling bytes does not extend the deadline
     s = socket.create_connection((gw.host, gw.port), timeout=5)
     t0 = time.time()

@@ -155,6 +155,7 @@ static void conn_error(cs_conn *c, int status, chatseal_error e,
         c->req = r;
     }
     r->endpoint = "other";
+    r->style = cs_error_style_for_path(r->path); /* a 408 in the API's shape */
     r->head = 0;
     if (status == 429 || status == 503)
         cs_req_header(r, "Retry-After", RETRY_AFTER);
