@@ -79,28 +79,10 @@ size_t cs_num_canon_exact(const cs_num_dec *dec, char *buf);
  * [s, e) that cs_num_scan read into *dec, into buf (CS_NUM_MAX bytes), its
  * length in *len; the errors of cs_num_read_dec.  A token of at most 15
  * significant digits inside the normal range is laid out from its own
- * digits without reading or printing a double (see numfmt.c).  Inline, and
- * a token of more than 15 digits with no trailing zero skips the call: a
- * call more per 17-digit number cost 4-6% of a body of them.
+ * digits without reading or printing a double (see numfmt.c).
  */
-static inline chatseal_error cs_num_canon(const cs_num_dec *dec,
-                                          const unsigned char *s,
-                                          const unsigned char *e,
-                                          cs_buf *scratch, locale_t *cloc,
-                                          char *buf, size_t *len)
-{
-    double v;
-    chatseal_error err;
-    if (!dec->trunc &&
-        (dec->w < UINT64_C(1000000000000000) || dec->w % 10 == 0)) {
-        *len = cs_num_canon_exact(dec, buf);
-        if (*len)
-            return CHATSEAL_OK;
-    }
-    err = cs_num_read_dec(dec, s, e, scratch, cloc, &v);
-    if (!err)
-        *len = cs_num_format(v, buf);
-    return err;
-}
+chatseal_error cs_num_canon(const cs_num_dec *dec, const unsigned char *s,
+                            const unsigned char *e, cs_buf *scratch,
+                            locale_t *cloc, char *buf, size_t *len);
 
 #endif /* CS_NUMFMT_H */
