@@ -157,7 +157,10 @@ static void edge_cases(void)
     }
 }
 
-/* A random number text into buf (>= 128 bytes); see the opening comment. */
+/* A random number text into buf (DRAW_CAP bytes: at most 25 digits, 7
+ * zeros, 12 after "0.", a point, a sign and an exponent of 13 bytes fit
+ * with room to spare); see the opening comment. */
+#define DRAW_CAP 128
 static void draw(uint64_t *s, char *buf)
 {
     uint64_t r = rng(s), d = rng(s);
@@ -168,7 +171,8 @@ static void draw(uint64_t *s, char *buf)
         static const char *const zeros[] = {
             "0",   "-0",      "0.0",   "-0.00",
             "0e5", "-0E-400", "0.0e0", "0.000000000000000000000"};
-        strcpy(buf, zeros[(r >> 6) % 8]);
+        const char *z = zeros[(r >> 6) % 8];
+        memcpy(buf, z, strlen(z) + 1);
         return;
     }
     r >>= 6;
@@ -200,12 +204,13 @@ static void draw(uint64_t *s, char *buf)
         n += ns;
         n0 = (int)ns;
         if (r & 1)
-            n += (size_t)sprintf(buf + n, ".%.*s", 1 + (int)((r >> 1) % 3),
-                                 "000");
+            n += (size_t)snprintf(buf + n, DRAW_CAP - n, ".%.*s",
+                                  1 + (int)((r >> 1) % 3), "000");
     } else if (layout == 1) {
         /* 0.000ddd */
         int z = (int)((r >> 2) % 12);
-        n += (size_t)sprintf(buf + n, "0.%.*s", z, "000000000000");
+        n += (size_t)snprintf(buf + n, DRAW_CAP - n, "0.%.*s", z,
+                              "000000000000");
         memcpy(buf + n, sig, ns);
         n += ns;
         n0 = -z;
@@ -256,14 +261,16 @@ static void draw(uint64_t *s, char *buf)
     ex = target - n0;
     if (r % 64 == 0) {
         /* huge exponents: clamped by the lexer */
-        n += (size_t)sprintf(buf + n, "e%s%llu", r & 64 ? "-" : "",
-                             (unsigned long long)(rng(s) % 1000000000000ull));
+        n += (size_t)snprintf(buf + n, DRAW_CAP - n, "e%s%llu",
+                              r & 64 ? "-" : "",
+                              (unsigned long long)(rng(s) % 1000000000000ull));
         return;
     }
     buf[n++] = r & 2 ? 'E' : 'e';
     if (ex < 0 || r & 4)
         buf[n++] = ex < 0 ? '-' : '+';
-    sprintf(buf + n, "%s%d", r & 8 ? "00" : "", ex < 0 ? -ex : ex);
+    snprintf(buf + n, DRAW_CAP - n, "%s%d", r & 8 ? "00" : "",
+             ex < 0 ? -ex : ex);
 }
 
 /* ------------------------------------------------------------- bench -- */
@@ -363,7 +370,7 @@ int main(int argc, char **argv)
         return bench();
     edge_cases();
     for (unsigned long long i = 0; i < count; i++) {
-        char text[128];
+        char text[DRAW_CAP];
         draw(&s, text);
         check(text, NULL, i % 16 == 0);
         if (count > 1000000 && (i + 1) % 1000000 == 0) {
