@@ -4,36 +4,9 @@
 # python3 instead of jq, which the bootstrap does not install).
 # Exit 0 on success, 1 on a failed check, 77 without curl.
 set -euo pipefail
-command -v curl >/dev/null || { echo "curl not installed: skip"; exit 77; }
-BIN="$CHATSEAL_BUILD/src/cli/chatseal"
-tmp=$(mktemp -d)
-pid=
-cleanup() {
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/curl_lib.sh"
 
-fail() { echo "FAIL: $*"; echo "--- gateway log"; tail -n 30 "$tmp/gw.log"; exit 1; }
-# py EXPR FILE: EXPR over d, the JSON of FILE
-py() { python3 -c 'import json,sys; d=json.load(open(sys.argv[2])); print(eval(sys.argv[1], {"d": d, "json": json}))' "$1" "$2"; }
-
-"$BIN" serve --upstream mock --dev --mock-delay 1ms --listen 127.0.0.1:0 \
-    --store none 2>"$tmp/gw.log" &
-pid=$!
-GW=
-for _ in $(seq 200); do
-    GW=$(python3 -c 'import json,sys
-for l in open(sys.argv[1]):
-    if l.startswith("{") and json.loads(l).get("event") == "listening":
-        print(json.loads(l)["url"].rstrip("/")); break' "$tmp/gw.log")
-    [ -n "$GW" ] && break
-    kill -0 "$pid" 2>/dev/null || fail "chatseal serve exited"
-    sleep 0.05
-done
-[ -n "$GW" ] || fail "chatseal serve did not start"
+start_gateway --store none
 cd "$tmp"
 
 # turn 1, not streamed

@@ -221,49 +221,6 @@ static chatseal_error check_unsigned(json_t *msg, size_t i,
     return CHATSEAL_OK;
 }
 
-/* Numbers come in as doubles (the shared path reads JSON as the library
- * signs it: RFC 8785 numbers); integral ones go out as integers, as the
- * client wrote them (max_tokens 1024, not 1024.0: Go servers such as
- * Ollama refuse a fraction for an int). */
-static json_t *as_integer(json_t *x)
-{
-    if (!json_is_real(x))
-        return NULL;
-    double d = json_real_value(x);
-    if (!(d > -9007199254740992.0 && d < 9007199254740992.0) ||
-        d != (double)(json_int_t)d)
-        return NULL;
-    return json_integer((json_int_t)d);
-}
-
-static void integers(json_t *v, int depth)
-{
-    const char *k;
-    size_t i;
-    json_t *x;
-    if (depth > 64)
-        return;
-    if (json_is_object(v)) {
-        void *tmp;
-        json_object_foreach_safe(v, tmp, k, x)
-        {
-            json_t *n = as_integer(x);
-            if (n)
-                json_object_set_new(v, k, n);
-            else
-                integers(x, depth + 1);
-        }
-    }
-    json_array_foreach(v, i, x)
-    {
-        json_t *n = as_integer(x);
-        if (n)
-            json_array_set_new(v, i, n);
-        else
-            integers(x, depth + 1);
-    }
-}
-
 static chatseal_error write_request(json_t *internal, size_t signed_n,
                                     const cs_adapter_ctx *ctx,
                                     json_t **upstream, char *why, size_t wl)
@@ -312,8 +269,7 @@ static chatseal_error write_request(json_t *internal, size_t signed_n,
         json_decref(out);
         return e;
     }
-    integers(out, 0);
-    *upstream = out;
+    *upstream = out; /* integral numbers: cs_json_integers, shared */
     return CHATSEAL_OK;
 }
 

@@ -186,37 +186,6 @@ static chatseal_error tail_check(json_t *msgs, size_t from,
     return CHATSEAL_OK;
 }
 
-/* The shared path reads numbers as the library signs them (doubles, RFC
- * 8785); integral values go upstream as integers, as the client wrote
- * them: OpenAI refuses a decimal for an integer parameter
- * (max_output_tokens 100.0, top_logprobs 2.0).  Depth-bounded like the
- * strict parser (§1 of FORMAT.md). */
-static void integral_numbers(json_t *v, int depth)
-{
-    if (depth > 128 || (!json_is_object(v) && !json_is_array(v)))
-        return;
-    size_t n = json_is_array(v) ? json_array_size(v) : 0;
-    void *it = json_is_object(v) ? json_object_iter(v) : NULL;
-    for (size_t i = 0; i < n || it;) {
-        json_t *x = it ? json_object_iter_value(it) : json_array_get(v, i);
-        double d = json_is_real(x) ? json_real_value(x) : 0.5;
-        if (d > -9007199254740992.0 && d < 9007199254740992.0 &&
-            d == (double)(json_int_t)d) {
-            json_t *k = json_integer((json_int_t)d);
-            if (k && it)
-                json_object_iter_set_new(v, it, k);
-            else if (k)
-                json_array_set_new(v, i, k);
-        } else {
-            integral_numbers(x, depth + 1);
-        }
-        if (it)
-            it = json_object_iter_next(v, it);
-        else
-            i++;
-    }
-}
-
 static chatseal_error write_request(json_t *internal, size_t signed_n,
                                     const cs_adapter_ctx *ctx,
                                     json_t **upstream, char *why, size_t wl)
@@ -250,7 +219,7 @@ static chatseal_error write_request(json_t *internal, size_t signed_n,
     rc |= json_object_set_new(out, "input", items);
     if (!json_object_get(out, "store")) /* OpenAI's default is true */
         rc |= json_object_set_new(out, "store", json_false());
-    integral_numbers(out, 0);
+    /* integral numbers go out as integers: cs_json_integers, shared */
     if (rc) {
         json_decref(out);
         snprintf(why, wl, "out of memory");
