@@ -175,6 +175,10 @@ def check_stream(r, want_text):
     if want_text is not None:
         assert text == want_text, text
         assert seal["message"] == {"role": "assistant", "content": text}, seal
+        # the signed form itself, canonical (RFC 8785: sorted, no spaces)
+        want = json.dumps(seal["message"], sort_keys=True,
+                          separators=(",", ":"), ensure_ascii=False)
+        assert ('"message":' + want + ',"token"') in evs[-2][1], evs[-2][1]
     assert gwtest.token_header(seal["token"])["n"] == seal["count"]
     return seal
 

@@ -113,7 +113,9 @@ struct cs_adapter {
     int (*reply_messages)(struct json_t *reply, struct json_t **msgs, char *why,
                           size_t whylen);
     /* Signed internal messages (their signed forms, array) -> the "output"
-     * of the chatseal member, in the API's shape (new reference). */
+     * of the chatseal member, in the API's shape (new reference).  NULL
+     * (Chat Completions): a stream's member carries the one signed message
+     * itself, as canonical text, under "message". */
     struct json_t *(*output)(struct json_t *signed_msgs);
 
     /* Streams.  stream_new: state for one reply (NULL: out of memory). */

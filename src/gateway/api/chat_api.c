@@ -85,12 +85,6 @@ static json_t *chat_stream_messages(void *st)
     return a;
 }
 
-/* The chatseal member's "message": the signed message itself. */
-static json_t *chat_output(json_t *signed_msgs)
-{
-    return json_incref(json_array_get(signed_msgs, 0));
-}
-
 static char *json_quote(const char *s)
 {
     json_t *v = json_string(s ? s : "");
@@ -148,7 +142,6 @@ const cs_adapter cs_api_chat = {
     .name = "chat",
     .path = "/v1/chat/completions",
     .style = CS_STYLE_OPENAI,
-    .output = chat_output,
     .stream_new = chat_stream_new,
     .stream_free = chat_stream_free,
     .stream_event = chat_stream_event,

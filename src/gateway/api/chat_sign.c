@@ -112,28 +112,51 @@ static char *signed_forms(chat *c, size_t *len)
     return out;
 }
 
+/* The adapter's "output" (malloc'd JSON text) of the signed forms. */
+static char *adapter_output(chat *c, const char *forms, size_t flen)
+{
+    json_t *f =
+        json_loadb(forms, flen, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    json_t *o = f ? c->ad->output(f) : NULL;
+    json_decref(f);
+    if (o)
+        cs_json_integers(o);
+    char *out = o ? json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY |
+                                      JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
+                  : NULL;
+    json_decref(o);
+    return out;
+}
+
+/* The one signed form in forms ("[f]"), byte for byte (malloc'd). */
+static char *single_form(const char *forms, size_t flen)
+{
+    cs_span arr = {forms, flen}, el;
+    if (cs_json_element(arr, 0, &el) != 1)
+        return NULL;
+    char *out = malloc(el.n + 1);
+    if (out) {
+        memcpy(out, el.p, el.n);
+        out[el.n] = '\0';
+    }
+    return out;
+}
+
 /*
  * The chatseal member of a reply (malloc'd): {"count","kid",[out],"token"},
  * keys in order.  With an output: the adapter's rendering of the signed
- * forms, under "message" for Chat Completions (its stream's last chunk, as
- * it always was) and "output" for the other APIs.  Chat Completions' JSON
- * reply has none: the body holds the message.
+ * forms under "output"; an adapter without one (Chat Completions, whose
+ * stream's last chunk it is, as it always was) gets the signed message
+ * itself, canonical text not re-encoded, under "message".  Chat
+ * Completions' JSON reply has none: the body holds the message.
  */
 static char *chatseal_member(chat *c, const char *forms, size_t flen,
                              const char *token, int with_output)
 {
     char *out = NULL;
-    if (with_output && c->ad->output && forms) {
-        json_t *f = json_loadb(forms, flen,
-                               JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
-        json_t *o = f ? c->ad->output(f) : NULL;
-        json_decref(f);
-        if (o)
-            cs_json_integers(o);
-        out = o ? json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY |
-                                    JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
-                : NULL;
-        json_decref(o);
+    if (with_output && forms) {
+        out = c->ad->output ? adapter_output(c, forms, flen)
+                            : single_form(forms, flen);
         if (!out)
             return NULL;
     }
@@ -143,7 +166,7 @@ static char *chatseal_member(chat *c, const char *forms, size_t flen,
     if (m)
         snprintf(m, n, "{\"count\":%zu,\"kid\":\"%s\",%s%s%s\"token\":\"%s\"}",
                  chatseal_conv_count(c->conv), kid,
-                 out ? (c->ad->id == 0 ? "\"message\":" : "\"output\":") : "",
+                 out ? (c->ad->output ? "\"output\":" : "\"message\":") : "",
                  out ? out : "", out ? "," : "", token);
     free(out);
     return m;
