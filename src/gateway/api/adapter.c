@@ -3,6 +3,7 @@
  */
 #include "api/adapter.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -66,4 +67,19 @@ static void integers(json_t *v, int depth)
 void cs_json_integers(json_t *v)
 {
     integers(v, 0);
+}
+
+char *cs_json_canonical(const json_t *v, size_t *len)
+{
+    char *text =
+        json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    char *out = NULL;
+    /* twice the default depth: an adapter may nest a little deeper than the
+     * body it came from (tool input objects inside content blocks) */
+    if (text && chatseal_canonicalize(text, strlen(text),
+                                      2 * CHATSEAL_MAX_DEPTH_DEFAULT, &out,
+                                      len) != CHATSEAL_OK)
+        out = NULL;
+    free(text);
+    return out;
 }

@@ -149,10 +149,20 @@ const cs_adapter *cs_adapter_by_id(int id);
  * Integral numbers back to integers, in place.  The shared path reads JSON
  * as the library signs it (RFC 8785: every number a double, jansson reals),
  * so an adapter's output would say 1024.0 where the client wrote 1024; Go
- * servers such as Ollama refuse a fraction for an int field.  Applied to
- * every upstream body an adapter builds and to every "output".
+ * servers such as Ollama refuse a fraction for an int field.  For values an
+ * adapter passes on as they are (a held stream event); bodies and outputs go
+ * through cs_json_canonical, which prints integers anyway.
  */
 void cs_json_integers(struct json_t *v);
+
+/*
+ * v as canonical JSON text (RFC 8785; malloc'd, *len), NULL if out of
+ * memory.  What the shared path sends of an adapter's values (upstream
+ * bodies, "output"): jansson alone would print 0.7 as 0.69999999999999996
+ * (17 digits) and 1024 read as a double as 1024.0; the library's printer
+ * gives the shortest form, integers as integers.
+ */
+char *cs_json_canonical(const struct json_t *v, size_t *len);
 
 extern const cs_adapter cs_api_chat, cs_api_responses, cs_api_messages,
     cs_api_ollama;

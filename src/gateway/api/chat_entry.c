@@ -97,14 +97,9 @@ static char *adapter_body(chat *c, char *fwd, size_t fwdlen, size_t *len,
     *err = in ? c->ad->write_request(in, c->signed_n, &ctx, &up, why, wl)
               : CHATSEAL_E_NO_MEMORY;
     if (*err == CHATSEAL_OK) {
-        if (up)
-            cs_json_integers(up);
-        out =
-            up ? json_dumps(up, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+        out = up ? cs_json_canonical(up, len) : NULL;
         if (!out)
             *err = CHATSEAL_E_NO_MEMORY;
-        else
-            *len = strlen(out);
         json_t *st = json_object_get(up, "stream");
         c->r->stream = json_is_true(st) || (!st && c->ad->stream_default);
     }

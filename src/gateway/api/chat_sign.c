@@ -119,11 +119,8 @@ static char *adapter_output(chat *c, const char *forms, size_t flen)
         json_loadb(forms, flen, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
     json_t *o = f ? c->ad->output(f) : NULL;
     json_decref(f);
-    if (o)
-        cs_json_integers(o);
-    char *out = o ? json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY |
-                                      JSON_SORT_KEYS | JSON_REAL_PRECISION(17))
-                  : NULL;
+    size_t n = 0;
+    char *out = o ? cs_json_canonical(o, &n) : NULL;
     json_decref(o);
     return out;
 }

@@ -269,7 +269,8 @@ static chatseal_error write_request(json_t *internal, size_t signed_n,
         json_decref(out);
         return e;
     }
-    *upstream = out; /* integral numbers: cs_json_integers, shared */
+    *upstream =
+        out; /* integral numbers: the shared path prints canonical JSON */
     return CHATSEAL_OK;
 }
 

@@ -219,7 +219,8 @@ static chatseal_error write_request(json_t *internal, size_t signed_n,
     rc |= json_object_set_new(out, "input", items);
     if (!json_object_get(out, "store")) /* OpenAI's default is true */
         rc |= json_object_set_new(out, "store", json_false());
-    /* integral numbers go out as integers: cs_json_integers, shared */
+    /* integral numbers go out as integers: the shared path prints canonical
+     * JSON */
     if (rc) {
         json_decref(out);
         snprintf(why, wl, "out of memory");

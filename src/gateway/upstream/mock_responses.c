@@ -354,7 +354,8 @@ static int reply_stream(cs_mock_reply *m, rturn *t)
 int cs_mock_responses(cs_mock_reply *m, const char *body, size_t len)
 {
     json_error_t jerr;
-    json_t *req = json_loadb(body, len, JSON_ALLOW_NUL, &jerr);
+    json_t *req =
+        json_loadb(body, len, JSON_DECODE_INT_AS_REAL | JSON_ALLOW_NUL, &jerr);
     json_t *input = json_object_get(req, "input");
     if (!json_is_array(input) && !json_is_string(input)) {
         json_decref(req);
